@@ -1,0 +1,3 @@
+from booking_guard.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,198 @@
+"""``booking-guard``: the command-line front door to the library.
+
+Every command calls a library function and prints its result; a failure is one line on stderr
+and exit status 3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import NoReturn
+
+import psycopg
+
+from booking_guard.db import first_line
+from booking_guard.errors import BookingGuardError
+from booking_guard.settings import Settings
+
+EXIT_ERROR = 3
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(EXIT_ERROR, f"{self.prog}: error: {message}\n")
+
+
+def _timestamp(value: str) -> datetime:
+    try:
+        stamp = datetime.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an ISO-8601 timestamp: {value!r}") from None
+    if stamp.tzinfo is None:
+        raise argparse.ArgumentTypeError(f"timestamp needs a UTC offset: {value!r}")
+    return stamp
+
+
+def _seed_options(parser: argparse.ArgumentParser, *, default_calls: int | None) -> None:
+    parser.add_argument(
+        "--calls",
+        type=int,
+        required=default_calls is None,
+        default=default_calls,
+        help="number of calls to generate",
+    )
+    parser.add_argument("--companies", type=int, default=5, help="tenants (default 5)")
+    parser.add_argument("--days", type=int, default=30, help="days of history (default 30)")
+    parser.add_argument(
+        "--defect-rate",
+        type=float,
+        default=0.04,
+        help="share of calls with a planted defect (default 0.04, at most 0.25)",
+    )
+    parser.add_argument("--random-seed", type=int, default=42, help="same seed, same data")
+    parser.add_argument(
+        "--anchor",
+        type=_timestamp,
+        help="'now' of the data, ISO-8601 with offset (default: the current minute)",
+    )
+    parser.add_argument("--truth", type=Path, help="write the planted findings here (JSON lines)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="booking-guard", description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--database-url",
+        help="monitored PostgreSQL database (default: $BOOKING_GUARD_DATABASE_URL or "
+        "postgresql://postgres@127.0.0.1:5432/booking_guard)",
+    )
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    commands.add_parser(
+        "app-schema", help="install the reference booking-app schema (demo, tests, benchmarks only)"
+    )
+
+    migrate = commands.add_parser("migrate", help="apply or revert the prevention migrations")
+    direction = migrate.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--to", default="head", metavar="TARGET", help="upgrade target (default head)"
+    )
+    direction.add_argument("--down", metavar="TARGET", help="revert to TARGET ('base' removes all)")
+    direction.add_argument(
+        "--status", action="store_true", help="show applied and pending migrations"
+    )
+    migrate.add_argument("--sql", action="store_true", help="print the SQL, change nothing")
+
+    seed = commands.add_parser("seed", help="replace the demo data with synthetic, defective data")
+    _seed_options(seed, default_calls=None)
+
+    demo = commands.add_parser(
+        "demo", help="main job: create the demo database, install, migrate, seed, summarise"
+    )
+    _seed_options(demo, default_calls=100_000)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = Settings.from_env(args.database_url)
+        return COMMANDS[args.command](args, settings)
+    except BookingGuardError as exc:
+        print(f"booking-guard: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    except psycopg.Error as exc:
+        print(f"booking-guard: error: database: {first_line(exc)}", file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("booking-guard: interrupted", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _app_schema(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard import reference_schema
+
+    reference_schema.install(settings.database_url)
+    print("reference app schema installed")
+    return 0
+
+
+def _migrate(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard import migrations
+
+    url = settings.database_url
+    if args.status:
+        state = migrations.status(url)
+        print(f"current: {state.current or 'base (nothing applied)'}")
+        print(f"head:    {state.head}")
+        for revision, doc in state.pending:
+            print(f"pending: {revision} {doc.splitlines()[0]}")
+        if state.up_to_date:
+            print("up to date")
+        return 0
+    if args.down:
+        applied = migrations.downgrade(url, args.down, sql=args.sql)
+    else:
+        applied = migrations.upgrade(url, args.to, sql=args.sql)
+    if not args.sql:
+        for step in applied:
+            print(f"applied {step}")
+        if not applied:
+            print("nothing to do: already at the target")
+    return 0
+
+
+def _seed_spec(args: argparse.Namespace):
+    from booking_guard.seed import SeedSpec
+
+    extra = {"anchor": args.anchor} if args.anchor else {}
+    return SeedSpec(
+        calls=args.calls,
+        companies=args.companies,
+        days=args.days,
+        defect_rate=args.defect_rate,
+        random_seed=args.random_seed,
+        **extra,
+    )
+
+
+def _print_seed(summary) -> None:
+    print(
+        f"seeded {summary.calls:,} calls ({summary.soft_deleted_calls:,} soft-deleted), "
+        f"{summary.appointments:,} appointments ({summary.soft_deleted_appointments:,} "
+        f"soft-deleted), {summary.customers:,} customers, {summary.companies} companies"
+    )
+    print(f"planted findings: {len(summary.truth):,}")
+    for rule, count in summary.findings_per_rule.items():
+        print(f"  {rule:<26} {count:>8,}")
+
+
+def _seed(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.seed import seed
+
+    spec = _seed_spec(args)
+    spec.validate()
+    _print_seed(seed(settings.database_url, spec, args.truth))
+    if args.truth:
+        print(f"ground truth written to {args.truth}")
+    return 0
+
+
+def _demo(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.db import redacted
+    from booking_guard.demo import run_demo
+
+    spec = _seed_spec(args)
+    spec.validate()
+    result = run_demo(settings.database_url, spec, args.truth)
+    state = "created" if result.database_created else "exists"
+    print(f"database {redacted(settings.database_url)} ({state})")
+    print(f"migrations: {', '.join(result.migrations_applied) or 'already at head'}")
+    _print_seed(result.seed)
+    return 0
+
+
+COMMANDS = {"app-schema": _app_schema, "migrate": _migrate, "seed": _seed, "demo": _demo}

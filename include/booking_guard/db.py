@@ -1,0 +1,97 @@
+"""Connections to the monitored PostgreSQL database and the SQL files that run against it."""
+
+from __future__ import annotations
+
+import os
+from functools import cache
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import sql
+
+from booking_guard.errors import BookingGuardError
+
+SQL_DIR = Path(os.environ.get("BOOKING_GUARD_SQL_DIR", Path(__file__).resolve().parents[2] / "sql"))
+CONNECT_TIMEOUT_SECONDS = 5
+
+
+@cache
+def load_sql(relative_path: str) -> str:
+    """The text of a file under ``sql/``: queries live in .sql files, not in Python strings."""
+    path = SQL_DIR / relative_path
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise BookingGuardError(f"SQL file not found: {path}") from None
+
+
+def libpq_url(url: str) -> str:
+    """The URL libpq understands: ``postgresql+psycopg://`` loses its driver suffix."""
+    parts = urlsplit(url)
+    return urlunsplit(parts._replace(scheme=parts.scheme.split("+", 1)[0]))
+
+
+def sqlalchemy_url(url: str) -> str:
+    """The URL SQLAlchemy needs to use psycopg 3 rather than psycopg2."""
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit(parts._replace(scheme="postgresql+psycopg"))
+
+
+def redacted(url: str) -> str:
+    """The URL with its password masked, fit for logs and error messages."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def database_name(url: str) -> str:
+    return urlsplit(url).path.lstrip("/")
+
+
+def connect(url: str, *, autocommit: bool = False) -> psycopg.Connection:
+    """Open a connection, turning libpq's multi-line failure into one clear line."""
+    try:
+        return psycopg.connect(
+            libpq_url(url), autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT_SECONDS
+        )
+    except psycopg.OperationalError as exc:
+        raise BookingGuardError(f"cannot connect to {redacted(url)}: {first_line(exc)}") from None
+    except psycopg.ProgrammingError as exc:
+        raise BookingGuardError(
+            f"invalid database URL {redacted(url)}: {first_line(exc)}"
+        ) from None
+
+
+def first_line(exc: BaseException) -> str:
+    """The informative line of a database error (libpq puts the cause last on its first line)."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text.split(" failed: ")[-1]
+
+
+def _maintenance_url(url: str) -> str:
+    parts = urlsplit(libpq_url(url))
+    return urlunsplit(parts._replace(path="/postgres"))
+
+
+def create_database(url: str) -> bool:
+    """Create the database the URL names unless it exists; True when it was created."""
+    name = database_name(url)
+    with connect(_maintenance_url(url), autocommit=True) as conn:
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone()
+        if exists:
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def drop_database(url: str) -> None:
+    """Drop the database the URL names, disconnecting its sessions first."""
+    with connect(_maintenance_url(url), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(
+                sql.Identifier(database_name(url))
+            )
+        )
