@@ -31,8 +31,8 @@ BEGIN
       FROM (SELECT DISTINCT CASE WHEN no_table THEN 'table ' || tbl ELSE tbl || '.' || col END
               FROM absent) AS named (item);
     IF missing IS NOT NULL THEN
-        RAISE EXCEPTION 'booking-guard: the app schema is incomplete, missing %', missing
-            USING HINT = 'install the app schema first (booking-guard app-schema, for a demo database)';
+        RAISE EXCEPTION 'the app schema is incomplete, missing %', missing
+            USING HINT = 'booking-guard migrates a booking-app database; for a demo one, run booking-guard app-schema first';
     END IF;
 END
 $$;

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command, context
 from alembic.config import Config
@@ -108,21 +109,24 @@ def _run(url: str, action: str, target: str, *, sql: bool, out: TextIO) -> list[
                 config.attributes["connection"] = conn
                 run(config, target)
                 conn.commit()
-    except (sa.exc.DBAPIError, sa.exc.OperationalError) as exc:
+    except (sa.exc.DBAPIError, psycopg.Error) as exc:
         raise MigrationError(_db_message(url, exc)) from None
     except CommandError as exc:
         raise MigrationError(str(exc)) from None
     return applied
 
 
-def _db_message(url: str, exc: sa.exc.DBAPIError) -> str:
-    orig = getattr(exc, "orig", None) or exc
+def _db_message(url: str, exc: sa.exc.DBAPIError | psycopg.Error) -> str:
+    """One line for the user: the lock, the connection, or the server's message and hint."""
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate == "55P03":
         return "another booking-guard migration holds the lock; try again when it has finished"
-    if sqlstate is None and isinstance(exc, sa.exc.OperationalError):
+    if sqlstate is None and isinstance(orig, psycopg.OperationalError):
         return f"cannot connect to {redacted(url)}: {first_line(orig)}"
-    return first_line(orig)
+    diag = getattr(orig, "diag", None)
+    hint = diag.message_hint if diag is not None else None
+    return f"{first_line(orig)} ({hint})" if hint else first_line(orig)
 
 
 def upgrade(
@@ -142,7 +146,7 @@ def status(url: str) -> MigrationStatus:
     script = _script()
     try:
         current = _current(url)
-    except sa.exc.DBAPIError as exc:
+    except (sa.exc.DBAPIError, psycopg.Error) as exc:
         raise BookingGuardError(_db_message(url, exc)) from None
     pending = [
         (rev.revision, rev.doc)

@@ -1,0 +1,119 @@
+"""Prevention migrations against a real PostgreSQL: up, down, SQL preview, refusal, lock."""
+
+from __future__ import annotations
+
+import io
+
+import psycopg
+import pytest
+from booking_guard import migrations
+from booking_guard.errors import MigrationError
+
+from tests.conftest import query
+
+PREVENTION_TABLES = {"circuit_breaker_states", "data_consistency_alerts", "manual_review_queue"}
+APP_TABLES = {
+    "appointments",
+    "calls",
+    "companies",
+    "customers",
+    "retell_call_sessions",
+    "retell_error_log",
+}
+
+
+def tables(url: str) -> set[str]:
+    rows = query(url, "SELECT tablename FROM pg_tables WHERE schemaname = 'public'")
+    return {name for (name,) in rows}
+
+
+def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
+    assert migrations.status(app_db).current is None
+
+    applied = migrations.upgrade(app_db)
+    assert [step.split(":")[0] for step in applied] == ["up 0001"]
+    assert tables(app_db) == APP_TABLES | PREVENTION_TABLES | {migrations.VERSION_TABLE}
+    assert migrations.status(app_db).up_to_date
+
+    assert migrations.upgrade(app_db) == []  # deploying twice is a no-op
+
+    query(app_db, "INSERT INTO companies (name) VALUES ('kept')")
+    assert migrations.downgrade(app_db, "base")
+    assert tables(app_db) == APP_TABLES  # everything the prevention system made is gone
+    assert query(app_db, "SELECT name FROM companies") == [("kept",)]
+    assert migrations.status(app_db).current is None
+
+    migrations.upgrade(app_db)
+    assert tables(app_db) >= PREVENTION_TABLES
+
+
+def test_open_alert_is_unique_per_fingerprint(app_db: str) -> None:
+    migrations.upgrade(app_db)
+    insert = (
+        "INSERT INTO data_consistency_alerts (alert_type, entity_type, entity_id, fingerprint,"
+        " description, resolved_at) VALUES ('missing_direction', 'call', 1, 'fp', 'd', %s)"
+    )
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(insert, (None,))
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute(insert, (None,))
+        conn.execute("UPDATE data_consistency_alerts SET resolved_at = now()")
+        conn.execute(insert, (None,))  # a resolved alert does not block a new open one
+        row = conn.execute(
+            "SELECT severity, auto_corrected FROM data_consistency_alerts LIMIT 1"
+        ).fetchone()
+    assert row == ("warning", False)
+
+
+def test_sql_preview_changes_nothing_and_is_what_upgrade_runs(app_db: str, empty_db: str) -> None:
+    out = io.StringIO()
+    assert migrations.upgrade(app_db, sql=True, out=out) == []
+    script = out.getvalue()
+    assert "CREATE TABLE data_consistency_alerts" in script
+    assert "pg_advisory_xact_lock" in script
+    assert tables(app_db) == APP_TABLES
+    assert migrations.status(app_db).current is None
+
+    # The printed script, run by hand, gives the same database as `migrate`.
+    with psycopg.connect(app_db, autocommit=True) as conn:
+        conn.execute(script)
+    assert tables(app_db) >= PREVENTION_TABLES
+    assert migrations.status(app_db).up_to_date
+
+    down = io.StringIO()
+    migrations.downgrade(app_db, "base", sql=True, out=down)
+    assert "DROP TABLE IF EXISTS data_consistency_alerts" in down.getvalue()
+    assert tables(app_db) >= PREVENTION_TABLES
+
+
+def test_refuses_without_app_tables_and_leaves_nothing(empty_db: str) -> None:
+    with pytest.raises(MigrationError) as caught:
+        migrations.upgrade(empty_db)
+    message = str(caught.value)
+    assert "table appointments" in message and "table calls" in message
+    assert "\n" not in message
+    assert tables(empty_db) == set()
+
+
+def test_refuses_naming_a_missing_column(app_db: str) -> None:
+    query(app_db, "ALTER TABLE calls DROP COLUMN booking_failed")
+    with pytest.raises(MigrationError, match=r"missing calls\.booking_failed \("):
+        migrations.upgrade(app_db)
+    assert tables(app_db) == APP_TABLES
+
+
+def test_unknown_target_is_named(app_db: str) -> None:
+    with pytest.raises(MigrationError, match="unknown migration target 'nope'"):
+        migrations.upgrade(app_db, "nope")
+    with pytest.raises(MigrationError, match="unknown migration target"):
+        migrations.downgrade(app_db, "9999")
+
+
+def test_a_second_deploy_waits_for_the_lock(app_db: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(migrations, "LOCK_TIMEOUT", "300ms")
+    with psycopg.connect(app_db, autocommit=True) as holder:
+        holder.execute("SELECT pg_advisory_lock(%s)", (migrations.LOCK_KEY,))
+        with pytest.raises(MigrationError, match="holds the lock"):
+            migrations.upgrade(app_db)
+    assert tables(app_db) == APP_TABLES
+    assert migrations.upgrade(app_db)  # the lock released, the deploy goes through
