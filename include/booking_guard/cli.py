@@ -7,6 +7,7 @@ and exit status 3.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 from collections.abc import Sequence
 from datetime import datetime
@@ -89,6 +90,25 @@ def build_parser() -> argparse.ArgumentParser:
     seed = commands.add_parser("seed", help="replace the demo data with synthetic, defective data")
     _seed_options(seed, default_calls=None)
 
+    check = commands.add_parser(
+        "check",
+        help="run the rules; exit 0 clean, 1 warning/info findings, 2 critical, 3 error",
+    )
+    window = check.add_mutually_exclusive_group()
+    window.add_argument("--full", action="store_true", help="scan everything (resolves alerts)")
+    window.add_argument(
+        "--since", type=_timestamp, help="rows changed since TIMESTAMP (default: last run)"
+    )
+    check.add_argument("--json", action="store_true", help="machine-readable report on stdout")
+    check.add_argument("--no-notify", action="store_true", help="record alerts, send nothing")
+    check.add_argument("--no-docs", action="store_true", help="skip the Data Docs build")
+
+    check_call = commands.add_parser(
+        "check-call", help="the rules that apply to one call (no writes)"
+    )
+    check_call.add_argument("call_id", type=int)
+    check_call.add_argument("--json", action="store_true")
+
     demo = commands.add_parser(
         "demo", help="main job: create the demo database, install, migrate, seed, summarise"
     )
@@ -145,6 +165,63 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def _check(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.monitor import run_check
+
+    report = run_check(
+        settings,
+        full=args.full,
+        since=args.since,
+        notify=not args.no_notify,
+        build_docs=not args.no_docs,
+    )
+    if args.json:
+        print(json.dumps(report.as_dict(), default=str, indent=2))
+        return report.exit_code
+    window = (
+        "full scan"
+        if report.mode == "full"
+        else f"changes since {report.window_start:%Y-%m-%d %H:%M:%S%z}"
+    )
+    print(f"check run {report.run_id}: {window}")
+    for rule in sorted(report.rules, key=lambda r: (-SEVERITY_ORDER[r.severity], r.rule_id)):
+        sample = ", ".join(map(str, rule.sample_ids)) + (
+            ", …" if rule.count > len(rule.sample_ids) else ""
+        )
+        print(f"  {rule.severity:<8} {rule.rule_id:<26} {rule.count:>8,}  {sample}")
+    a = report.alerts
+    print(f"alerts: {a.opened:,} opened, {a.seen_again:,} seen again, {a.resolved:,} resolved")
+    if report.notifications:
+        n = report.notifications
+        print(
+            f"notifications: {len(n.sent)} sent, {len(n.throttled)} throttled,"
+            f" {len(n.failed)} failed (will retry); throttle via {n.throttle_backend}"
+        )
+    if report.data_docs:
+        print(f"data docs: {report.data_docs}")
+    for error in report.errors:
+        print(f"booking-guard: warning: {error}", file=sys.stderr)
+    return report.exit_code
+
+
+def _check_call(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.rules import check_call
+
+    issues = check_call(settings.database_url, args.call_id)
+    if args.json:
+        print(json.dumps(issues, default=str, indent=2))
+    else:
+        for issue in issues:
+            column = f".{issue['column']}" if "column" in issue else ""
+            print(
+                f"{issue['severity']:<8} {issue['type']:<26}"
+                f" {issue['entity_type']} {issue['entity_id']}{column}: {issue['description']}"
+            )
+        if not issues:
+            print(f"call {args.call_id}: no issues")
+    return 2 if any(i["severity"] == "critical" for i in issues) else int(bool(issues))
+
+
 def _seed_spec(args: argparse.Namespace):
     from booking_guard.seed import SeedSpec
 
@@ -195,4 +272,12 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-COMMANDS = {"app-schema": _app_schema, "migrate": _migrate, "seed": _seed, "demo": _demo}
+SEVERITY_ORDER = {"critical": 2, "warning": 1, "info": 0}
+COMMANDS = {
+    "app-schema": _app_schema,
+    "migrate": _migrate,
+    "seed": _seed,
+    "check": _check,
+    "check-call": _check_call,
+    "demo": _demo,
+}

@@ -1,0 +1,244 @@
+"""The detection rules: a registry over the SQL files in ``sql/rules`` and the pass that runs them.
+
+A run executes each rule's query once, inside PostgreSQL, writing the violating keys into
+``bg_rule_findings`` under the run's id. Everything downstream (the Great Expectations suite, the
+alert writer, notifications) reads that table, so the app tables are scanned once per rule.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+
+from booking_guard.db import connect, load_sql
+
+Severity = Literal["critical", "warning", "info"]
+EntityType = Literal["call", "appointment"]
+
+# The incremental window reaches back this far before the last successful run's start, so a row
+# committed by a transaction that began before that run is not missed.
+WINDOW_OVERLAP = timedelta(minutes=2)
+# Findings of older runs are dropped; the last few stay for the suite, the alerts and debugging.
+KEEP_FINDING_RUNS = 20
+
+
+@dataclass(frozen=True)
+class Rule:
+    """One detection rule. ``id`` is also the alert type and names ``sql/rules/<id>.sql``."""
+
+    id: str
+    severity: Severity
+    entity_type: EntityType | Literal["call or appointment"]
+    description: str
+    auto_correctable: bool = False
+    incremental: bool = True
+
+    @property
+    def sql(self) -> str:
+        return load_sql(f"rules/{self.id}.sql")
+
+
+RULES: tuple[Rule, ...] = (
+    Rule(
+        "session_outcome_mismatch",
+        "critical",
+        "call",
+        "Call outcome is 'appointment_booked' but appointment_made is false.",
+        auto_correctable=True,
+    ),
+    Rule(
+        "missing_appointment",
+        "critical",
+        "call",
+        "Call is flagged appointment_made but no live appointment is linked to it.",
+    ),
+    Rule(
+        "missing_direction",
+        "warning",
+        "call",
+        "Call has no direction.",
+        auto_correctable=True,
+    ),
+    Rule(
+        "orphaned_appointment",
+        "warning",
+        "appointment",
+        "Appointment created by the voice-agent webhook has no call.",
+        auto_correctable=True,
+    ),
+    Rule("booking_failure", "info", "call", "Booking through the calendar API failed."),
+    Rule(
+        "inconsistent_link_status",
+        "warning",
+        "call",
+        "Call is flagged appointment_made but its appointment link status is not 'linked'.",
+        auto_correctable=True,
+    ),
+    Rule(
+        "appointment_call_missing",
+        "critical",
+        "appointment",
+        "Appointment points to a call that does not exist or is soft-deleted.",
+    ),
+    Rule(
+        "link_backref_mismatch",
+        "warning",
+        "call",
+        "Call points to an appointment that is missing, deleted, or linked to another call.",
+        auto_correctable=True,
+        incremental=False,
+    ),
+    Rule(
+        "cross_tenant_link",
+        "critical",
+        "appointment",
+        "Appointment and its call belong to different companies.",
+    ),
+    Rule(
+        "duplicate_booking_id",
+        "critical",
+        "appointment",
+        "Cal.com booking id is shared by more than one live appointment.",
+    ),
+    Rule(
+        "invalid_value",
+        "warning",
+        "call or appointment",
+        "Column holds a value outside its allowed set.",
+    ),
+)
+RULES_BY_ID = {rule.id: rule for rule in RULES}
+SEVERITY_RANK = {"critical": 2, "warning": 1, "info": 0}
+
+
+@dataclass
+class DetectionRun:
+    """What a detection pass did: its id (the key of its findings), window, and counts."""
+
+    run_id: int
+    mode: Literal["full", "incremental"]
+    window_start: datetime | None
+    counts: dict[str, int]
+    seconds: dict[str, float]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+
+INSERT_FINDINGS = sql.SQL(
+    "INSERT INTO bg_rule_findings"
+    " (run_id, rule_id, entity_type, entity_id, company_id, column_name, detail)"
+    " SELECT %(run_id)s, %(rule_id)s, f.entity_type, f.entity_id, f.company_id, f.column_name,"
+    " f.detail FROM ({}) AS f"
+)
+
+
+def detect(
+    url: str,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    rules: tuple[Rule, ...] = RULES,
+) -> DetectionRun:
+    """Run the rules once into ``bg_rule_findings``; incremental from ``since`` or the last run.
+
+    An incremental run without ``since`` starts at the last successful run's start minus
+    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan.
+    """
+    with connect(url, autocommit=True) as conn:
+        if not full and since is None:
+            since = last_successful_start(conn)
+            full = since is None
+        mode = "full" if full else "incremental"
+        window_start = None if full else since
+        run_id = conn.execute(
+            "INSERT INTO bg_check_runs (mode, window_start) VALUES (%s, %s) RETURNING id",
+            (mode, window_start),
+        ).fetchone()[0]
+        selected = [r for r in rules if full or r.incremental]
+        counts, seconds = {}, {}
+        params = {"run_id": run_id, "full": full, "since": window_start or datetime.min}
+        for rule in selected:
+            started = time.perf_counter()
+            query = INSERT_FINDINGS.format(sql.SQL(rule.sql.strip().rstrip(";")))
+            counts[rule.id] = conn.execute(query, {**params, "rule_id": rule.id}).rowcount
+            seconds[rule.id] = round(time.perf_counter() - started, 3)
+        conn.execute("ANALYZE bg_rule_findings")
+    return DetectionRun(run_id, mode, window_start, counts, seconds)
+
+
+def last_successful_start(conn: psycopg.Connection) -> datetime | None:
+    row = conn.execute(
+        "SELECT max(started_at) FROM bg_check_runs WHERE status = 'succeeded'"
+    ).fetchone()
+    return None if row[0] is None else row[0] - WINDOW_OVERLAP
+
+
+def finish_run(url: str, run: DetectionRun, *, succeeded: bool, summary: dict) -> None:
+    """Close the run and drop the findings of runs older than the last ``KEEP_FINDING_RUNS``."""
+    with connect(url) as conn:
+        conn.execute(
+            "UPDATE bg_check_runs SET finished_at = now(), status = %s, findings = %s,"
+            " summary = %s WHERE id = %s",
+            (
+                "succeeded" if succeeded else "failed",
+                run.total,
+                psycopg.types.json.Jsonb(summary),
+                run.run_id,
+            ),
+        )
+        conn.execute(
+            "DELETE FROM bg_rule_findings WHERE run_id <= %s",
+            (run.run_id - KEEP_FINDING_RUNS,),
+        )
+
+
+INVALID_VALUES_OF_ONE_CALL = sql.SQL(
+    "SELECT entity_type, entity_id, column_name, detail FROM ({}) AS f"
+    " WHERE (f.entity_type = 'call' AND f.entity_id = %(call_id)s)"
+    " OR (f.entity_type = 'appointment' AND f.entity_id = ANY (%(appointment_ids)s))"
+)
+
+
+def check_call(url: str, call_id: int) -> list[dict]:
+    """Every rule that applies to one call, for the booking app (BEHAVIOUR §B.2 and more).
+
+    Reads only; returns ``[{type, severity, description, call_id, entity_type, entity_id, …}]``
+    in the order of §B.2, then the rules the original missed. A missing or soft-deleted call has
+    no issues of its own (an appointment pointing to it is found by the monitor).
+    """
+    with connect(url) as conn:
+        rows = conn.execute(load_sql("rules/check_call.sql"), {"call_id": call_id}).fetchall()
+        appointment_ids = [
+            r[0]
+            for r in conn.execute(
+                "SELECT id FROM appointments WHERE call_id = %s AND deleted_at IS NULL", (call_id,)
+            )
+        ]
+        invalid = conn.execute(
+            INVALID_VALUES_OF_ONE_CALL.format(
+                sql.SQL(RULES_BY_ID["invalid_value"].sql.strip().rstrip(";"))
+            ),
+            {"call_id": call_id, "appointment_ids": appointment_ids, "full": True, "since": None},
+        ).fetchall()
+    issues = [(rule_id, et, eid, col, detail) for _, rule_id, et, eid, col, detail in rows]
+    issues += [("invalid_value", et, eid, col, detail) for et, eid, col, detail in invalid]
+    return [
+        {
+            "type": rule_id,
+            "severity": RULES_BY_ID[rule_id].severity,
+            "description": RULES_BY_ID[rule_id].description,
+            "call_id": call_id,
+            "entity_type": entity_type,
+            "entity_id": entity_id,
+            **({"column": column} if column else {}),
+            **detail,
+        }
+        for rule_id, entity_type, entity_id, column, detail in issues
+    ]
