@@ -76,6 +76,45 @@ def summarize(url: str, run: rules.DetectionRun) -> list[RuleSummary]:
     ]
 
 
+def step_detect(settings: Settings, *, full: bool = False, since: datetime | None = None) -> dict:
+    """Run the rules into the findings table (DAG task ``detect``)."""
+    return rules.detect(settings.database_url, full=full, since=since).to_dict()
+
+
+def step_validate(settings: Settings, run: dict, *, build_docs: bool = True) -> dict:
+    """Validate the run's findings with the GX suites, build Data Docs (DAG task ``validate``)."""
+    try:
+        result = expectations.validate(
+            settings.database_url, rules.DetectionRun.from_dict(run), build_docs=build_docs
+        )
+    except BaseException:
+        rules.finish_run(settings.database_url, rules.DetectionRun.from_dict(run), succeeded=False)
+        raise
+    return {
+        "success": result.success,
+        "data_docs": str(result.data_docs_index) if result.data_docs_index else None,
+        "failed_rules": [r.rule_id for r in result.results if not r.success],
+    }
+
+
+def step_record(settings: Settings, run: dict) -> dict:
+    """Write alerts and close the run as succeeded (DAG task ``record_alerts``)."""
+    detection = rules.DetectionRun.from_dict(run)
+    try:
+        changes = alerts.record(settings.database_url, detection)
+    except BaseException:
+        rules.finish_run(settings.database_url, detection, succeeded=False)
+        raise
+    rules.finish_run(settings.database_url, detection, succeeded=True)
+    return asdict(changes)
+
+
+def step_notify(settings: Settings) -> dict:
+    """Send the pending, unthrottled notifications (DAG task ``notify``); never raises for a
+    channel that is down, the alerts stay pending instead."""
+    return asdict(notifications.notify(settings.database_url, settings))
+
+
 def run_check(
     settings: Settings,
     *,
@@ -84,29 +123,23 @@ def run_check(
     notify: bool = True,
     build_docs: bool = True,
 ) -> CheckReport:
-    """One monitor run end to end. A notification failure never fails the run."""
-    url = settings.database_url
-    run = rules.detect(url, full=full, since=since)
-    try:
-        validation = expectations.validate(url, run, build_docs=build_docs)
-        changes = alerts.record(url, run)
-        summary = summarize(url, run)
-    except BaseException:
-        rules.finish_run(url, run, succeeded=False, summary={})
-        raise
+    """One monitor run end to end, the same steps as the DAG. Notifications never fail it."""
+    run = step_detect(settings, full=full, since=since)
+    validation = step_validate(settings, run, build_docs=build_docs)
+    changes = step_record(settings, run)
+    detection = rules.DetectionRun.from_dict(run)
     report = CheckReport(
-        run_id=run.run_id,
-        mode=run.mode,
-        window_start=run.window_start,
-        rules=summary,
-        alerts=changes,
-        gx_success=validation.success,
-        data_docs=str(validation.data_docs_index) if validation.data_docs_index else None,
+        run_id=detection.run_id,
+        mode=detection.mode,
+        window_start=detection.window_start,
+        rules=summarize(settings.database_url, detection),
+        alerts=alerts.AlertChanges(**changes),
+        gx_success=validation["success"],
+        data_docs=validation["data_docs"],
     )
-    rules.finish_run(url, run, succeeded=True, summary={r.rule_id: r.count for r in summary})
     if notify:
         try:
-            report.notifications = notifications.notify(url, settings)
+            report.notifications = notifications.notify(settings.database_url, settings)
         except Exception as exc:
             log.warning("notifications failed, alerts kept for the next run: %s", exc)
             report.errors.append(f"notify: {exc}")

@@ -70,6 +70,7 @@ class NotifyReport:
     failed: list[str] = field(default_factory=list)
     alerts_notified: int = 0
     throttle_backend: str = "redis"
+    channels: list[str] = field(default_factory=list)
 
 
 class Throttle:
@@ -111,7 +112,16 @@ class Throttle:
 
 def notify(url: str, settings: Settings) -> NotifyReport:
     """Send one message per pending (rule, company) group that is not in its cooldown."""
-    report = NotifyReport()
+    report = NotifyReport(
+        channels=[
+            name
+            for name, on in (("slack", settings.slack_enabled), ("email", settings.email_enabled))
+            if on
+        ]
+    )
+    if not report.channels:
+        log.info("no notification channel enabled; alerts stay pending")
+        return report
     severities = settings.notify_severities
     with connect(url, autocommit=True) as conn:
         rows = conn.execute(

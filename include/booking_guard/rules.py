@@ -14,6 +14,7 @@ from typing import Literal
 
 import psycopg
 from psycopg import sql
+from psycopg.types.json import Jsonb
 
 from booking_guard.db import connect, load_sql
 
@@ -130,6 +131,27 @@ class DetectionRun:
     def total(self) -> int:
         return sum(self.counts.values())
 
+    def to_dict(self) -> dict:
+        """A JSON-able form, for XCom between DAG tasks."""
+        return {
+            "run_id": self.run_id,
+            "mode": self.mode,
+            "window_start": self.window_start.isoformat() if self.window_start else None,
+            "counts": self.counts,
+            "seconds": self.seconds,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict) -> DetectionRun:
+        start = data.get("window_start")
+        return cls(
+            run_id=int(data["run_id"]),
+            mode=data["mode"],
+            window_start=datetime.fromisoformat(start) if start else None,
+            counts=dict(data["counts"]),
+            seconds=dict(data["seconds"]),
+        )
+
 
 INSERT_FINDINGS = sql.SQL(
     "INSERT INTO bg_rule_findings"
@@ -180,7 +202,7 @@ def last_successful_start(conn: psycopg.Connection) -> datetime | None:
     return None if row[0] is None else row[0] - WINDOW_OVERLAP
 
 
-def finish_run(url: str, run: DetectionRun, *, succeeded: bool, summary: dict) -> None:
+def finish_run(url: str, run: DetectionRun, *, succeeded: bool) -> None:
     """Close the run and drop the findings of runs older than the last ``KEEP_FINDING_RUNS``."""
     with connect(url) as conn:
         conn.execute(
@@ -189,7 +211,7 @@ def finish_run(url: str, run: DetectionRun, *, succeeded: bool, summary: dict) -
             (
                 "succeeded" if succeeded else "failed",
                 run.total,
-                psycopg.types.json.Jsonb(summary),
+                Jsonb(run.counts),
                 run.run_id,
             ),
         )

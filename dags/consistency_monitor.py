@@ -1,0 +1,81 @@
+"""Consistency monitor: every 5 minutes, the detection rules over the rows changed in the data
+interval (with an overlap), then alerts and notifications. Trigger with ``{"full": true}`` for a
+full scan, which also resolves alerts that are no longer found.
+
+    detect ─┬─ validate (GX suites, Data Docs)
+            └─ record_alerts ── notify
+
+Auto-corrections (a task per correctable rule) come between ``record_alerts`` and ``notify``.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+from booking_guard.callbacks import slack_failure_callback
+
+DEFAULT_ARGS = {
+    "owner": "data-engineering",
+    "retries": 2,
+    "retry_delay": timedelta(seconds=20),
+    "retry_exponential_backoff": True,
+    "max_retry_delay": timedelta(minutes=2),
+    "execution_timeout": timedelta(minutes=4),
+    "on_failure_callback": slack_failure_callback,
+}
+
+
+@dag(
+    dag_id="consistency_monitor",
+    schedule=timedelta(minutes=5),
+    start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    dagrun_timeout=timedelta(minutes=10),
+    default_args=DEFAULT_ARGS,
+    on_failure_callback=slack_failure_callback,
+    params={"full": Param(False, type="boolean", description="scan everything, resolve alerts")},
+    tags=["booking-guard", "data-quality"],
+    doc_md=__doc__,
+)
+def consistency_monitor():
+    @task
+    def detect() -> dict:
+        from booking_guard.monitor import step_detect
+        from booking_guard.rules import WINDOW_OVERLAP
+        from booking_guard.settings import Settings
+
+        context = get_current_context()
+        full = bool(context["params"]["full"])
+        since = None if full else context["data_interval_start"] - WINDOW_OVERLAP
+        return step_detect(Settings.from_env(), full=full, since=since)
+
+    @task
+    def validate(run: dict) -> dict:
+        from booking_guard.monitor import step_validate
+        from booking_guard.settings import Settings
+
+        return step_validate(Settings.from_env(), run)
+
+    @task
+    def record_alerts(run: dict) -> dict:
+        from booking_guard.monitor import step_record
+        from booking_guard.settings import Settings
+
+        return step_record(Settings.from_env(), run)
+
+    @task
+    def notify() -> dict:
+        from booking_guard.monitor import step_notify
+        from booking_guard.settings import Settings
+
+        return step_notify(Settings.from_env())
+
+    run = detect()
+    validate(run)
+    record_alerts(run) >> notify()
+
+
+consistency_monitor()
