@@ -11,7 +11,14 @@ from booking_guard.errors import MigrationError
 
 from tests.conftest import query
 
-PREVENTION_TABLES = {"circuit_breaker_states", "data_consistency_alerts", "manual_review_queue"}
+PREVENTION_TABLES = {
+    "circuit_breaker_states",
+    "data_consistency_alerts",
+    "manual_review_queue",
+    "bg_check_runs",
+    "bg_rule_findings",
+    "bg_notification_throttle",
+}
 APP_TABLES = {
     "appointments",
     "calls",
@@ -31,7 +38,7 @@ def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
     assert migrations.status(app_db).current is None
 
     applied = migrations.upgrade(app_db)
-    assert [step.split(":")[0] for step in applied] == ["up 0001"]
+    assert [step.split(":")[0] for step in applied] == ["up 0001", "up 0002"]
     assert tables(app_db) == APP_TABLES | PREVENTION_TABLES | {migrations.VERSION_TABLE}
     assert migrations.status(app_db).up_to_date
 

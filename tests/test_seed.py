@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from booking_guard import migrations
 from booking_guard.errors import BookingGuardError
-from booking_guard.seed import SeedSpec, Truth, generate, read_truth, seed
+from booking_guard.seed import SeedSpec, Truth, generate, seed
 
-from tests.conftest import query
-
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-SPEC = SeedSpec(calls=20_000, companies=3, days=10, defect_rate=0.1, random_seed=7, anchor=ANCHOR)
+from tests.conftest import ANCHOR, query
 
 LIVE_CALLS = "SELECT * FROM calls WHERE deleted_at IS NULL"
 LIVE_APPOINTMENTS = "SELECT * FROM appointments WHERE deleted_at IS NULL"
@@ -72,14 +67,6 @@ FINDINGS = {
          WHERE coalesce(status, '') <> '' AND status NOT IN
                ('pending', 'scheduled', 'confirmed', 'completed', 'cancelled', 'no_show')""",
 }
-
-
-@pytest.fixture
-def seeded(app_db: str, tmp_path: Path) -> tuple[str, set[Truth]]:
-    migrations.upgrade(app_db)
-    truth_path = tmp_path / "truth.jsonl"
-    seed(app_db, SPEC, truth_path)
-    return app_db, read_truth(truth_path)
 
 
 def test_ground_truth_is_exactly_what_the_rules_find(seeded: tuple[str, set[Truth]]) -> None:

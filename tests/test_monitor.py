@@ -1,0 +1,174 @@
+"""Alerts, Great Expectations validation and the check command on a seeded database."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from booking_guard import alerts, expectations, rules
+from booking_guard.monitor import run_check
+from booking_guard.seed import Truth
+from booking_guard.settings import Settings
+
+from tests.conftest import query
+
+
+def open_alerts(url: str) -> set[Truth]:
+    rows = query(
+        url,
+        "SELECT alert_type, entity_type, entity_id, column_name FROM data_consistency_alerts"
+        " WHERE resolved_at IS NULL",
+    )
+    return {Truth(*row) for row in rows}
+
+
+def test_alerts_match_the_truth_and_are_deduplicated(seeded) -> None:
+    url, truth = seeded
+    first = alerts.record(url, rules.detect(url, full=True))
+    assert first.opened == len(truth) and first.seen_again == 0
+    assert open_alerts(url) == truth
+    ((severity_ok,),) = query(
+        url,
+        "SELECT bool_and(a.severity = CASE a.alert_type"
+        " WHEN 'booking_failure' THEN 'info'"
+        " WHEN 'missing_direction' THEN 'warning' WHEN 'orphaned_appointment' THEN 'warning'"
+        " WHEN 'inconsistent_link_status' THEN 'warning'"
+        " WHEN 'link_backref_mismatch' THEN 'warning'"
+        " WHEN 'invalid_value' THEN 'warning' ELSE 'critical' END"
+        " AND a.company_id IS NOT NULL AND NOT a.auto_corrected)"
+        " FROM data_consistency_alerts a",
+    )
+    assert severity_ok
+
+    second = alerts.record(url, rules.detect(url, full=True))
+    assert (second.opened, second.seen_again, second.resolved) == (0, len(truth), 0)
+    assert query(url, "SELECT count(*) FROM data_consistency_alerts") == [(len(truth),)]
+    ((moved,),) = query(
+        url, "SELECT count(*) FROM data_consistency_alerts WHERE last_seen_at > detected_at"
+    )
+    assert moved == len(truth)
+
+
+def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
+    url, truth = seeded
+    alerts.record(url, rules.detect(url, full=True))
+    fixed = sorted(t.entity_id for t in truth if t.rule == "missing_direction")[:3]
+    query(
+        url,
+        "UPDATE calls SET direction = 'inbound', updated_at = now() WHERE id = ANY(%s)",
+        (fixed,),
+    )
+
+    incremental = alerts.record(url, rules.detect(url, since=query(url, "SELECT now()")[0][0]))
+    assert incremental.resolved == 0  # only a full scan resolves
+
+    changes = alerts.record(url, rules.detect(url, full=True))
+    assert changes.resolved == 3 and changes.opened == 0
+    resolved = {Truth("missing_direction", "call", i) for i in fixed}
+    assert open_alerts(url) == truth - resolved
+
+    # The problem comes back: a new alert opens beside the resolved one.
+    query(url, "UPDATE calls SET direction = NULL WHERE id = %s", (fixed[0],))
+    assert alerts.record(url, rules.detect(url, full=True)).opened == 1
+    assert query(
+        url,
+        "SELECT count(*), count(resolved_at) FROM data_consistency_alerts"
+        " WHERE alert_type = 'missing_direction' AND entity_id = %s",
+        (fixed[0],),
+    ) == [(2, 1)]
+
+
+def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> None:
+    url, truth = seeded
+    run = rules.detect(url, full=True)
+    result = expectations.validate(url, run, keep_results=3)
+    assert not result.success
+    by_rule = {r.rule_id: r for r in result.results}
+    assert set(by_rule) == {r.id for r in rules.RULES}
+    for rule in rules.RULES:
+        assert by_rule[rule.id].unexpected == sum(t.rule == rule.id for t in truth)
+        assert by_rule[rule.id].severity == rule.severity
+    assert result.data_docs_index is not None and result.data_docs_index.exists()
+
+    # Incremental: full-scan-only rules are left out; clean rules pass.
+    incremental = rules.detect(url, since=query(url, "SELECT now()")[0][0])
+    outcome = expectations.validate(url, incremental, keep_results=3)
+    assert outcome.success
+    assert "link_backref_mismatch" not in {r.rule_id for r in outcome.results}
+
+    for _ in range(4):
+        expectations.validate(url, incremental, keep_results=3)
+    runtime = expectations.runtime_dir()
+    kept = list((runtime / "validations").glob("*/*/*"))
+    pages = list((runtime / "data_docs" / "validations").glob("*/*/*"))
+    assert len(kept) == 3 and len(pages) == 3  # pruned, the site stays small
+
+
+def test_suite_file_has_one_expectation_per_rule() -> None:
+    (suite,) = expectations.load_suite_definitions()
+    ids = [e["meta"]["rule_id"] for e in suite["expectations"]]
+    assert sorted(ids) == sorted(r.id for r in rules.RULES)
+    for e in suite["expectations"]:
+        assert e["type"] == "unexpected_rows_expectation"
+        assert f"rule_id = '{e['meta']['rule_id']}'" in e["kwargs"]["unexpected_rows_query"]
+
+
+def test_data_docs_carry_no_personal_data(seeded) -> None:
+    url, _ = seeded
+    run_check(Settings(database_url=url), full=True, notify=False)
+    phones = [
+        p
+        for (p,) in query(
+            url, "SELECT from_number FROM calls WHERE from_number IS NOT NULL LIMIT 200"
+        )
+    ]
+    site = expectations.runtime_dir() / "data_docs"
+    html = "".join(p.read_text(errors="ignore") for p in site.rglob("*.html"))
+    assert "bg_rule_findings" in html
+    assert not any(phone in html for phone in phones)
+
+
+def run_cli(url: str, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "booking_guard", "--database-url", url, "check", *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+def test_check_exit_codes_and_json(migrated_db: str) -> None:
+    clean = run_cli(migrated_db, "--full", "--no-notify", "--no-docs")
+    assert clean.returncode == 0, clean.stderr
+
+    query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'c')")
+    query(migrated_db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, NULL)")
+    warning = run_cli(migrated_db, "--full", "--no-notify", "--no-docs", "--json")
+    assert warning.returncode == 1, warning.stderr
+    report = json.loads(warning.stdout)
+    by_rule = {r["rule_id"]: r for r in report["rules"]}
+    assert by_rule["missing_direction"]["count"] == 1
+    assert by_rule["missing_direction"]["sample_ids"] == [1]
+    assert report["alerts"]["opened"] == 1 and report["exit_code"] == 1
+
+    query(migrated_db, "UPDATE calls SET appointment_made = true WHERE id = 1")
+    critical = run_cli(migrated_db, "--no-notify", "--no-docs")
+    assert critical.returncode == 2, critical.stderr
+    assert "missing_appointment" in critical.stdout
+
+    broken = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "booking_guard",
+            "--database-url",
+            "postgresql://postgres@127.0.0.1:1/x",
+            "check",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert broken.returncode == 3 and len(broken.stderr.strip().splitlines()) == 1
