@@ -14,6 +14,7 @@ from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
 from booking_guard.callbacks import slack_failure_callback
 
 DEFAULT_ARGS = {
@@ -29,7 +30,8 @@ DEFAULT_ARGS = {
 
 @dag(
     dag_id="consistency_monitor",
-    schedule=timedelta(minutes=5),
+    # An interval timetable: each run covers the five minutes before it (data_interval_start).
+    schedule=CronDataIntervalTimetable("*/5 * * * *", timezone="UTC"),
     start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

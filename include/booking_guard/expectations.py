@@ -12,6 +12,7 @@ build nor the site grows with the 288 runs a day.
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from dataclasses import dataclass
@@ -75,6 +76,7 @@ def validate(
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
 
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
     runtime = runtime_dir()
     runtime.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral", project_config=_project_config(runtime))

@@ -1,0 +1,173 @@
+"""Notifications through a real local HTTP server standing in for Slack, and a real Redis."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import time
+from collections.abc import Iterator
+from dataclasses import replace
+
+import pytest
+from booking_guard import alerts, rules
+from booking_guard.monitor import run_check
+from booking_guard.notifications import mask, notify
+from booking_guard.settings import Settings
+
+from tests.conftest import query
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture
+def private_redis() -> Iterator[str]:
+    """A Redis server of this test alone, so that it can be stopped without touching others."""
+    port = free_port()
+    process = subprocess.Popen(
+        [
+            shutil.which("redis-server") or "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    for _ in range(50):
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                break
+        time.sleep(0.05)
+    yield url
+    process.terminate()
+    process.wait(5)
+
+
+def stop(redis_url: str) -> None:
+    port = redis_url.rsplit(":", 1)[1].split("/")[0]
+    subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True)
+
+
+@pytest.fixture
+def db(migrated_db: str) -> str:
+    """Two tenants; calls with personal data and defects of two rules."""
+    query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'a'), (2, 'b')")
+    query(
+        migrated_db,
+        "INSERT INTO calls (id, company_id, from_number, customer_name, direction,"
+        " appointment_made, appointment_link_status, booking_failed) VALUES"
+        " (1, 1, '+49 170 1234567', 'Anna Müller', NULL, false, 'unlinked', false),"
+        " (2, 1, '+49 170 7654321', 'Ben Schmidt', NULL, true, 'linked', false),"
+        " (3, 2, '0170 5550001', 'Clara Weber', '', false, 'unlinked', true)",
+    )
+    return migrated_db
+
+
+def detect_and_record(url: str) -> None:
+    alerts.record(url, rules.detect(url, full=True))
+
+
+def unnotified(url: str) -> int:
+    return query(
+        url,
+        "SELECT count(*) FROM data_consistency_alerts WHERE notified_at IS NULL"
+        " AND severity <> 'info'",
+    )[0][0]
+
+
+def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, private_redis) -> None:
+    settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=2)
+    detect_and_record(db)
+    report = notify(db, settings)
+    assert sorted(report.sent) == [
+        "booking_guard:notify:missing_appointment:1",
+        "booking_guard:notify:missing_direction:1",
+        "booking_guard:notify:missing_direction:2",
+    ]  # booking_failure is info: not sent by default
+    assert len(slack.received) == 3 and unnotified(db) == 0
+    grouped = next(t for t in slack.texts if "missing_direction — company 1" in t)
+    assert "2 open alerts" in grouped and "call 1" in grouped and "call 2" in grouped
+
+    # A new finding of a group inside its cooldown waits; other groups are independent.
+    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
+    detect_and_record(db)
+    again = notify(db, settings)
+    assert again.sent == [] and again.throttled == ["booking_guard:notify:missing_direction:1"]
+    assert unnotified(db) == 1 and len(slack.received) == 3
+
+    time.sleep(2.1)  # the cooldown is clock-driven: after it the group is sent again
+    later = notify(db, settings)
+    assert later.sent == ["booking_guard:notify:missing_direction:1"] and unnotified(db) == 0
+    assert "1 open alert " in slack.texts[-1]
+
+
+def test_messages_carry_no_personal_data(db, slack, private_redis) -> None:
+    detect_and_record(db)
+    notify(db, Settings(database_url=db, redis_url=private_redis, notify_min_severity="info"))
+    assert len(slack.received) == 4
+    text = " ".join(slack.texts)
+    for secret in ("1234567", "7654321", "5550001", "Anna", "Müller", "Schmidt", "Weber"):
+        assert secret not in text
+    assert mask("call +49 170 1234567 or 0170-555 0001, mail anna@example.com, call 1234567") == (
+        "call [phone] or [phone], mail [email], call 1234567"
+    )
+
+
+def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:
+    settings = Settings(database_url=db, redis_url=private_redis)
+    slack.status = 500
+    report = run_check(settings, full=True, build_docs=False)  # detection does not fail
+    assert report.exit_code == 2 and report.errors == []
+    assert len(report.notifications.failed) == 3 and report.notifications.sent == []
+    assert unnotified(db) == 4  # nothing lost
+
+    slack.status = 200  # Slack is back: the next run sends at once, no cooldown was spent
+    retry = notify(db, settings)
+    assert len(retry.sent) == 3 and unnotified(db) == 0
+    assert len(slack.received) == 6
+
+
+def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, private_redis) -> None:
+    settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=300)
+    detect_and_record(db)
+    assert len(notify(db, settings).sent) == 3
+
+    stop(private_redis)
+    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL), (5, 2, NULL)")
+    detect_and_record(db)
+    started = time.monotonic()
+    report = notify(db, settings)
+    assert time.monotonic() - started < 3  # short Redis timeouts, no retry storm
+    assert report.throttle_backend == "postgresql"
+    assert report.sent == [] and sorted(report.throttled) == [
+        "booking_guard:notify:missing_direction:1",
+        "booking_guard:notify:missing_direction:2",
+    ]
+    assert len(slack.received) == 3
+
+
+def test_redis_down_from_the_start_still_throttles(db, slack) -> None:
+    settings = Settings(database_url=db, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+    detect_and_record(db)
+    first = notify(db, settings)
+    assert first.throttle_backend == "postgresql" and len(first.sent) == 3
+    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
+    detect_and_record(db)
+    assert notify(db, settings).throttled == ["booking_guard:notify:missing_direction:1"]
+
+
+def test_no_channel_means_nothing_is_marked_sent(db, slack) -> None:
+    detect_and_record(db)
+    report = notify(db, replace(Settings(database_url=db), slack_enabled=False))
+    assert report.channels == [] and report.sent == []
+    assert unnotified(db) == 4 and slack.received == []
