@@ -90,9 +90,9 @@ def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, priv
     detect_and_record(db)
     report = notify(db, settings)
     assert sorted(report.sent) == [
-        "booking_guard:notify:missing_appointment:1",
-        "booking_guard:notify:missing_direction:1",
-        "booking_guard:notify:missing_direction:2",
+        "notify:missing_appointment:1",
+        "notify:missing_direction:1",
+        "notify:missing_direction:2",
     ]  # booking_failure is info: not sent by default
     assert len(slack.received) == 3 and unnotified(db) == 0
     grouped = next(t for t in slack.texts if "missing_direction — company 1" in t)
@@ -102,12 +102,12 @@ def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, priv
     query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
     again = notify(db, settings)
-    assert again.sent == [] and again.throttled == ["booking_guard:notify:missing_direction:1"]
+    assert again.sent == [] and again.throttled == ["notify:missing_direction:1"]
     assert unnotified(db) == 1 and len(slack.received) == 3
 
     time.sleep(2.1)  # the cooldown is clock-driven: after it the group is sent again
     later = notify(db, settings)
-    assert later.sent == ["booking_guard:notify:missing_direction:1"] and unnotified(db) == 0
+    assert later.sent == ["notify:missing_direction:1"] and unnotified(db) == 0
     assert "1 open alert " in slack.texts[-1]
 
 
@@ -150,8 +150,8 @@ def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, priva
     assert time.monotonic() - started < 3  # short Redis timeouts, no retry storm
     assert report.throttle_backend == "postgresql"
     assert report.sent == [] and sorted(report.throttled) == [
-        "booking_guard:notify:missing_direction:1",
-        "booking_guard:notify:missing_direction:2",
+        "notify:missing_direction:1",
+        "notify:missing_direction:2",
     ]
     assert len(slack.received) == 3
 
@@ -163,7 +163,7 @@ def test_redis_down_from_the_start_still_throttles(db, slack) -> None:
     assert first.throttle_backend == "postgresql" and len(first.sent) == 3
     query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
-    assert notify(db, settings).throttled == ["booking_guard:notify:missing_direction:1"]
+    assert notify(db, settings).throttled == ["notify:missing_direction:1"]
 
 
 def test_no_channel_means_nothing_is_marked_sent(db, slack) -> None:

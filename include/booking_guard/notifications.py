@@ -16,7 +16,7 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from booking_guard.db import connect, load_sql
+from booking_guard.db import connect, database_name, load_sql
 from booking_guard.rules import RULES_BY_ID
 from booking_guard.settings import SEVERITIES, Settings
 
@@ -50,7 +50,7 @@ class Group:
 
     @property
     def throttle_key(self) -> str:
-        return f"booking_guard:notify:{self.alert_type}:{self.company_id or 'none'}"
+        return f"notify:{self.alert_type}:{self.company_id or 'none'}"
 
     def text(self) -> str:
         rule = RULES_BY_ID.get(self.alert_type)
@@ -77,6 +77,8 @@ class Throttle:
     """Set-if-absent with expiry, in Redis and PostgreSQL; PostgreSQL decides."""
 
     def __init__(self, settings: Settings, conn) -> None:
+        # Redis may be shared by several monitored databases: keys carry the database's name.
+        self.prefix = f"booking_guard:{database_name(settings.database_url)}:"
         self.seconds = settings.alert_cooldown_seconds
         self.conn = conn
         self.redis = redis.Redis.from_url(
@@ -90,7 +92,7 @@ class Throttle:
     def claim(self, key: str) -> bool:
         if self.redis_ok:
             try:
-                if not self.redis.set(key, "1", nx=True, ex=self.seconds):
+                if not self.redis.set(self.prefix + key, "1", nx=True, ex=self.seconds):
                     return False
             except redis.RedisError as exc:
                 log.warning("redis unavailable for throttling, using PostgreSQL: %s", exc)
@@ -105,7 +107,7 @@ class Throttle:
         self.conn.execute("DELETE FROM bg_notification_throttle WHERE throttle_key = %s", (key,))
         if self.redis_ok:
             try:
-                self.redis.delete(key)
+                self.redis.delete(self.prefix + key)
             except redis.RedisError:
                 self.redis_ok = False
 
