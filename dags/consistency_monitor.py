@@ -15,6 +15,7 @@ from datetime import timedelta
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
+
 from booking_guard.callbacks import slack_failure_callback
 
 DEFAULT_ARGS = {

@@ -30,6 +30,7 @@ os.environ.update(
 
 import psycopg  # noqa: E402
 import pytest  # noqa: E402
+
 from booking_guard import migrations, reference_schema  # noqa: E402
 from booking_guard.db import drop_database  # noqa: E402
 from booking_guard.seed import SeedSpec, Truth, read_truth, seed  # noqa: E402

@@ -6,9 +6,9 @@ import io
 
 import psycopg
 import pytest
+
 from booking_guard import migrations
 from booking_guard.errors import MigrationError
-
 from tests.conftest import query
 
 PREVENTION_TABLES = {

@@ -11,7 +11,6 @@ from booking_guard import alerts, expectations, rules
 from booking_guard.monitor import run_check
 from booking_guard.seed import Truth
 from booking_guard.settings import Settings
-
 from tests.conftest import query
 
 

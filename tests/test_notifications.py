@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
+
 from booking_guard import alerts, rules
 from booking_guard.monitor import run_check
 from booking_guard.notifications import mask, notify
 from booking_guard.settings import Settings
-
 from tests.conftest import query
 
 

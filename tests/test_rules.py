@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+
 from booking_guard import rules
 from booking_guard.seed import Truth
-
 from tests.conftest import ANCHOR, query
 
 
@@ -24,7 +24,7 @@ def findings(url: str, run_id: int) -> set[Truth]:
 def test_registry_matches_the_sql_files_and_the_issue() -> None:
     assert len(rules.RULES) == 11 == len(rules.RULES_BY_ID)
     for rule in rules.RULES:
-        assert "%(" in rule.sql or not rule.incremental, rule.id
+        assert "_scope}" in rule.sql or not rule.incremental, rule.id
     severities = {r.id: r.severity for r in rules.RULES}
     assert severities == {
         "session_outcome_mismatch": "critical",

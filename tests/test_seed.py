@@ -5,9 +5,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from booking_guard.errors import BookingGuardError
 from booking_guard.seed import SeedSpec, Truth, generate, seed
-
 from tests.conftest import ANCHOR, query
 
 LIVE_CALLS = "SELECT * FROM calls WHERE deleted_at IS NULL"

@@ -25,7 +25,7 @@ EntityType = Literal["call", "appointment"]
 # committed by a transaction that began before that run is not missed.
 WINDOW_OVERLAP = timedelta(minutes=2)
 # Findings of older runs are dropped; the last few stay for the suite, the alerts and debugging.
-KEEP_FINDING_RUNS = 20
+KEEP_FINDING_RUNS = 3
 
 
 @dataclass(frozen=True)
@@ -159,6 +159,22 @@ INSERT_FINDINGS = sql.SQL(
     " SELECT %(run_id)s, %(rule_id)s, f.entity_type, f.entity_id, f.company_id, f.column_name,"
     " f.detail FROM ({}) AS f"
 )
+FULL_SCOPE = {"call_scope": "TRUE", "appointment_scope": "TRUE", "booking_scope": "TRUE"}
+WINDOW_SCOPE = {
+    "call_scope": "c.id IN (SELECT id FROM pg_temp.bg_scope_calls)",
+    "appointment_scope": "a.id IN (SELECT id FROM pg_temp.bg_scope_appointments)",
+    "booking_scope": (
+        "calcom_v2_booking_id IN (SELECT s.calcom_v2_booking_id FROM appointments s"
+        " JOIN pg_temp.bg_scope_appointments w ON w.id = s.id)"
+    ),
+}
+
+
+def rule_query(rule: Rule, *, full: bool) -> sql.Composed:
+    """The rule's SELECT with its scope filled in: everything, or the run's window."""
+    scope = FULL_SCOPE if full else WINDOW_SCOPE
+    text = rule.sql.strip().rstrip(";")
+    return sql.SQL(text).format(**{k: sql.SQL(v) for k, v in scope.items() if f"{{{k}}}" in text})
 
 
 def detect(
@@ -183,15 +199,17 @@ def detect(
             "INSERT INTO bg_check_runs (mode, window_start) VALUES (%s, %s) RETURNING id",
             (mode, window_start),
         ).fetchone()[0]
-        selected = [r for r in rules if full or r.incremental]
+        if not full:
+            # Several statements with one parameter: bound client-side.
+            psycopg.ClientCursor(conn).execute(load_sql("rules/_scope.sql"), {"since": since})
         counts, seconds = {}, {}
-        params = {"run_id": run_id, "full": full, "since": window_start or datetime.min}
-        for rule in selected:
+        for rule in (r for r in rules if full or r.incremental):
             started = time.perf_counter()
-            query = INSERT_FINDINGS.format(sql.SQL(rule.sql.strip().rstrip(";")))
-            counts[rule.id] = conn.execute(query, {**params, "rule_id": rule.id}).rowcount
+            query = INSERT_FINDINGS.format(rule_query(rule, full=full))
+            counts[rule.id] = conn.execute(query, {"run_id": run_id, "rule_id": rule.id}).rowcount
             seconds[rule.id] = round(time.perf_counter() - started, 3)
-        conn.execute("ANALYZE bg_rule_findings")
+        if full:
+            conn.execute("ANALYZE bg_rule_findings")
     return DetectionRun(run_id, mode, window_start, counts, seconds)
 
 
@@ -244,10 +262,8 @@ def check_call(url: str, call_id: int) -> list[dict]:
             )
         ]
         invalid = conn.execute(
-            INVALID_VALUES_OF_ONE_CALL.format(
-                sql.SQL(RULES_BY_ID["invalid_value"].sql.strip().rstrip(";"))
-            ),
-            {"call_id": call_id, "appointment_ids": appointment_ids, "full": True, "since": None},
+            INVALID_VALUES_OF_ONE_CALL.format(rule_query(RULES_BY_ID["invalid_value"], full=True)),
+            {"call_id": call_id, "appointment_ids": appointment_ids},
         ).fetchall()
     issues = [(rule_id, et, eid, col, detail) for _, rule_id, et, eid, col, detail in rows]
     issues += [("invalid_value", et, eid, col, detail) for et, eid, col, detail in invalid]

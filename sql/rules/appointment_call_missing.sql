@@ -8,9 +8,4 @@ SELECT 'appointment' AS entity_type, a.id AS entity_id, a.company_id, NULL::text
  WHERE a.deleted_at IS NULL
    AND a.call_id IS NOT NULL
    AND NOT EXISTS (SELECT 1 FROM calls c WHERE c.id = a.call_id AND c.deleted_at IS NULL)
-   AND (%(full)s
-        OR a.id IN (SELECT id FROM appointments WHERE updated_at >= %(since)s
-                    UNION ALL
-                    SELECT x.id FROM appointments x
-                      JOIN calls c ON c.id = x.call_id
-                     WHERE c.updated_at >= %(since)s))
+   AND {appointment_scope}

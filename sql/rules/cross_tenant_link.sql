@@ -7,6 +7,4 @@ SELECT 'appointment' AS entity_type, a.id AS entity_id, a.company_id, NULL::text
  WHERE a.deleted_at IS NULL
    AND c.deleted_at IS NULL
    AND a.company_id <> c.company_id
-   AND (%(full)s
-        OR a.updated_at >= %(since)s
-        OR c.updated_at >= %(since)s)
+   AND {appointment_scope}

@@ -7,9 +7,7 @@ SELECT 'appointment' AS entity_type, a.id AS entity_id, a.company_id, NULL::text
           FROM appointments
          WHERE deleted_at IS NULL
            AND calcom_v2_booking_id <> ''
-           AND (%(full)s
-                OR calcom_v2_booking_id IN (SELECT calcom_v2_booking_id FROM appointments
-                                             WHERE updated_at >= %(since)s))
+           AND {booking_scope}
          GROUP BY calcom_v2_booking_id
         HAVING count(*) > 1) d USING (calcom_v2_booking_id)
  WHERE a.deleted_at IS NULL

@@ -7,4 +7,4 @@ SELECT 'call' AS entity_type, c.id AS entity_id, c.company_id, NULL::text AS col
  WHERE c.deleted_at IS NULL
    AND c.appointment_made
    AND c.appointment_link_status IS DISTINCT FROM 'linked'
-   AND (%(full)s OR c.updated_at >= %(since)s)
+   AND {call_scope}

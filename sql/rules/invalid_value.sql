@@ -21,7 +21,7 @@ SELECT 'call' AS entity_type, c.id AS entity_id, c.company_id, v.column_name,
  WHERE c.deleted_at IS NULL
    AND v.value <> ''
    AND NOT v.allowed
-   AND (%(full)s OR c.updated_at >= %(since)s)
+   AND {call_scope}
 UNION ALL
 SELECT 'appointment', a.id, a.company_id, 'status',
        jsonb_build_object('calcom_v2_booking_id', a.calcom_v2_booking_id, 'value', a.status)
@@ -29,4 +29,4 @@ SELECT 'appointment', a.id, a.company_id, 'status',
  WHERE a.deleted_at IS NULL
    AND a.status <> ''
    AND a.status NOT IN ('pending', 'scheduled', 'confirmed', 'completed', 'cancelled', 'no_show')
-   AND (%(full)s OR a.updated_at >= %(since)s)
+   AND {appointment_scope}

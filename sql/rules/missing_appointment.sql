@@ -8,7 +8,4 @@ SELECT 'call' AS entity_type, c.id AS entity_id, c.company_id, NULL::text AS col
    AND c.appointment_made
    AND NOT EXISTS (SELECT 1 FROM appointments a
                     WHERE a.call_id = c.id AND a.deleted_at IS NULL)
-   AND (%(full)s
-        OR c.id IN (SELECT id FROM calls WHERE updated_at >= %(since)s
-                    UNION ALL
-                    SELECT call_id FROM appointments WHERE updated_at >= %(since)s))
+   AND {call_scope}

@@ -4,4 +4,4 @@ SELECT 'call' AS entity_type, c.id AS entity_id, c.company_id, NULL::text AS col
   FROM calls c
  WHERE c.deleted_at IS NULL
    AND (c.direction IS NULL OR c.direction = '')
-   AND (%(full)s OR c.updated_at >= %(since)s)
+   AND {call_scope}

@@ -6,4 +6,4 @@ SELECT 'appointment' AS entity_type, a.id AS entity_id, a.company_id, NULL::text
  WHERE a.deleted_at IS NULL
    AND a.call_id IS NULL
    AND a.source = 'retell_webhook'
-   AND (%(full)s OR a.updated_at >= %(since)s)
+   AND {appointment_scope}
