@@ -7,7 +7,10 @@ alert writer, notifications) reads that table, so the app tables are scanned onc
 
 from __future__ import annotations
 
+import os
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Literal
@@ -183,11 +186,14 @@ def detect(
     full: bool = False,
     since: datetime | None = None,
     rules: tuple[Rule, ...] = RULES,
+    workers: int | None = None,
 ) -> DetectionRun:
     """Run the rules once into ``bg_rule_findings``; incremental from ``since`` or the last run.
 
     An incremental run without ``since`` starts at the last successful run's start minus
-    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan.
+    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan. A full scan runs the rules
+    on ``workers`` connections at once (``BOOKING_GUARD_RULE_WORKERS``, default 2), so a
+    database with several cores checks several tables at a time.
     """
     with connect(url, autocommit=True) as conn:
         if not full and since is None:
@@ -199,18 +205,41 @@ def detect(
             "INSERT INTO bg_check_runs (mode, window_start) VALUES (%s, %s) RETURNING id",
             (mode, window_start),
         ).fetchone()[0]
-        if not full:
-            # Several statements with one parameter: bound client-side.
-            psycopg.ClientCursor(conn).execute(load_sql("rules/_scope.sql"), {"since": since})
-        counts, seconds = {}, {}
-        for rule in (r for r in rules if full or r.incremental):
-            started = time.perf_counter()
-            query = INSERT_FINDINGS.format(rule_query(rule, full=full))
-            counts[rule.id] = conn.execute(query, {"run_id": run_id, "rule_id": rule.id}).rowcount
-            seconds[rule.id] = round(time.perf_counter() - started, 3)
-        if full:
+    selected = [r for r in rules if full or r.incremental]
+    if workers is None:
+        workers = int(os.environ.get("BOOKING_GUARD_RULE_WORKERS", "2")) if full else 1
+    queue = list(selected)
+    lock = threading.Lock()
+    counts: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+
+    def work() -> None:
+        with connect(url, autocommit=True) as conn:
+            if not full:
+                # Several statements with one parameter: bound client-side.
+                psycopg.ClientCursor(conn).execute(load_sql("rules/_scope.sql"), {"since": since})
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    rule = queue.pop(0)
+                started = time.perf_counter()
+                query = INSERT_FINDINGS.format(rule_query(rule, full=full))
+                found = conn.execute(query, {"run_id": run_id, "rule_id": rule.id}).rowcount
+                with lock:
+                    counts[rule.id] = found
+                    seconds[rule.id] = round(time.perf_counter() - started, 3)
+
+    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(selected)))) as pool:
+        for future in [pool.submit(work) for _ in range(max(1, min(workers, len(selected))))]:
+            future.result()
+    if full:
+        with connect(url, autocommit=True) as conn:
             conn.execute("ANALYZE bg_rule_findings")
-    return DetectionRun(run_id, mode, window_start, counts, seconds)
+    ordered = {r.id: counts[r.id] for r in selected}
+    return DetectionRun(
+        run_id, mode, window_start, ordered, {r.id: seconds[r.id] for r in selected}
+    )
 
 
 def last_successful_start(conn: psycopg.Connection) -> datetime | None:

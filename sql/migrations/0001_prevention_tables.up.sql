@@ -80,7 +80,7 @@ CREATE TABLE data_consistency_alerts (
     updated_at        timestamptz NOT NULL DEFAULT now(),
     CHECK (resolved_at IS NULL OR resolved_at >= detected_at),
     CHECK (NOT auto_corrected OR corrected_at IS NOT NULL)
-);
+) WITH (fillfactor = 80);  -- room on each page, so "seen again" updates stay HOT
 CREATE UNIQUE INDEX data_consistency_alerts_open_fingerprint_key
     ON data_consistency_alerts (fingerprint)
     WHERE resolved_at IS NULL AND fingerprint IS NOT NULL;
