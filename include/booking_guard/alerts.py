@@ -33,3 +33,11 @@ def record(url: str, run: DetectionRun) -> AlertChanges:
                 {"run_id": run.run_id, "rule_ids": list(run.counts)},
             ).rowcount
     return AlertChanges(opened=opened, seen_again=seen_again, resolved=resolved)
+
+
+def open_summary(url: str) -> list[dict]:
+    """Open alerts per rule and severity: what an on-call person looks at first."""
+    with connect(url) as conn:
+        cursor = conn.execute(load_sql("alerts/open_summary.sql"))
+        names = [c.name for c in cursor.description]
+        return [dict(zip(names, row, strict=True)) for row in cursor]

@@ -109,6 +109,9 @@ def build_parser() -> argparse.ArgumentParser:
     check_call.add_argument("call_id", type=int)
     check_call.add_argument("--json", action="store_true")
 
+    status = commands.add_parser("status", help="open alerts per rule and the last check runs")
+    status.add_argument("--json", action="store_true")
+
     demo = commands.add_parser(
         "demo", help="main job: create the demo database, install, migrate, seed, summarise"
     )
@@ -222,6 +225,32 @@ def _check_call(args: argparse.Namespace, settings: Settings) -> int:
     return 2 if any(i["severity"] == "critical" for i in issues) else int(bool(issues))
 
 
+def _status(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.alerts import open_summary
+    from booking_guard.db import connect
+
+    rows = open_summary(settings.database_url)
+    with connect(settings.database_url) as conn:
+        runs = conn.execute(
+            "SELECT id, mode, status, started_at, findings FROM bg_check_runs"
+            " ORDER BY id DESC LIMIT 5"
+        ).fetchall()
+    if args.json:
+        print(json.dumps({"open_alerts": rows, "runs": runs}, default=str, indent=2))
+        return 0
+    total = sum(r["open_alerts"] for r in rows)
+    print(f"open alerts: {total:,}")
+    for r in rows:
+        print(
+            f"  {r['severity']:<8} {r['alert_type']:<26} {r['open_alerts']:>8,}"
+            f"  ({r['companies']} companies, {r['not_notified']:,} not yet notified)"
+        )
+    for run_id, mode, state, started, findings in runs:
+        when = f"{started:%Y-%m-%d %H:%M:%S}"
+        print(f"run {run_id}: {mode:<11} {state:<9} {when} {findings or 0:,} findings")
+    return 0
+
+
 def _seed_spec(args: argparse.Namespace):
     from booking_guard.seed import SeedSpec
 
@@ -279,5 +308,6 @@ COMMANDS = {
     "seed": _seed,
     "check": _check,
     "check-call": _check_call,
+    "status": _status,
     "demo": _demo,
 }

@@ -162,9 +162,15 @@ def seed(url: str, spec: SeedSpec, truth_path: Path | None = None) -> SeedSummar
             "TRUNCATE companies, customers, calls, appointments, retell_call_sessions,"
             " retell_error_log RESTART IDENTITY CASCADE"
         )
-        for table in ("data_consistency_alerts", "manual_review_queue", "circuit_breaker_states"):
+        for table in (
+            "data_consistency_alerts",
+            "manual_review_queue",
+            "circuit_breaker_states",
+            "bg_notification_throttle",
+            "bg_check_runs",
+        ):
             if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is not None:
-                conn.execute(f"TRUNCATE {table} RESTART IDENTITY")
+                conn.execute(f"TRUNCATE {table} RESTART IDENTITY CASCADE")
         for table, frame in data.tables.items():
             _copy(conn, table, frame)
             if len(frame):
