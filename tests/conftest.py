@@ -63,11 +63,22 @@ def app_db(empty_db: str) -> str:
     return empty_db
 
 
-def query(url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    """Run one statement in its own committed transaction; its rows, if it returns any."""
+def query(url: str, sql: str, params: tuple = (), *, triggers: bool = True) -> list[tuple]:
+    """Run one statement in its own committed transaction; its rows, if it returns any.
+
+    ``triggers=False`` writes as a bulk import does (``session_replication_role = replica``):
+    the way defects get past the database triggers for the monitor to find.
+    """
     with psycopg.connect(url) as conn:
+        if not triggers:
+            conn.execute("SET LOCAL session_replication_role = replica")
         cursor = conn.execute(sql, params)
         return cursor.fetchall() if cursor.description else []
+
+
+def plant(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Write defective rows past the triggers, as an import with triggers off would."""
+    return query(url, sql, params, triggers=False)
 
 
 ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)

@@ -38,7 +38,7 @@ def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
     assert migrations.status(app_db).current is None
 
     applied = migrations.upgrade(app_db)
-    assert [step.split(":")[0] for step in applied] == ["up 0001", "up 0002"]
+    assert [step.split(":")[0] for step in applied] == ["up 0001", "up 0002", "up 0003"]
     assert tables(app_db) == APP_TABLES | PREVENTION_TABLES | {migrations.VERSION_TABLE}
     assert migrations.status(app_db).up_to_date
 

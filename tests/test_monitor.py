@@ -11,7 +11,7 @@ from booking_guard import alerts, expectations, rules
 from booking_guard.monitor import run_check
 from booking_guard.seed import Truth
 from booking_guard.settings import Settings
-from tests.conftest import query
+from tests.conftest import plant, query
 
 
 def open_alerts(url: str) -> set[Truth]:
@@ -69,7 +69,7 @@ def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
     assert open_alerts(url) == truth - resolved
 
     # The problem comes back: a new alert opens beside the resolved one.
-    query(url, "UPDATE calls SET direction = NULL WHERE id = %s", (fixed[0],))
+    plant(url, "UPDATE calls SET direction = NULL WHERE id = %s", (fixed[0],))
     assert alerts.record(url, rules.detect(url, full=True)).opened == 1
     assert query(
         url,
@@ -143,7 +143,7 @@ def test_check_exit_codes_and_json(migrated_db: str) -> None:
     assert clean.returncode == 0, clean.stderr
 
     query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'c')")
-    query(migrated_db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, NULL)")
+    plant(migrated_db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, NULL)")
     warning = run_cli(migrated_db, "--full", "--no-notify", "--no-docs", "--json")
     assert warning.returncode == 1, warning.stderr
     report = json.loads(warning.stdout)
@@ -152,7 +152,7 @@ def test_check_exit_codes_and_json(migrated_db: str) -> None:
     assert by_rule["missing_direction"]["sample_ids"] == [1]
     assert report["alerts"]["opened"] == 1 and report["exit_code"] == 1
 
-    query(migrated_db, "UPDATE calls SET appointment_made = true WHERE id = 1")
+    plant(migrated_db, "UPDATE calls SET appointment_made = true WHERE id = 1")
     critical = run_cli(migrated_db, "--no-notify", "--no-docs")
     assert critical.returncode == 2, critical.stderr
     assert "missing_appointment" in critical.stdout

@@ -15,7 +15,7 @@ from booking_guard import alerts, rules
 from booking_guard.monitor import run_check
 from booking_guard.notifications import mask, notify
 from booking_guard.settings import Settings
-from tests.conftest import query
+from tests.conftest import plant, query
 
 
 def free_port() -> int:
@@ -62,7 +62,7 @@ def stop(redis_url: str) -> None:
 def db(migrated_db: str) -> str:
     """Two tenants; calls with personal data and defects of two rules."""
     query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'a'), (2, 'b')")
-    query(
+    plant(
         migrated_db,
         "INSERT INTO calls (id, company_id, from_number, customer_name, direction,"
         " appointment_made, appointment_link_status, booking_failed) VALUES"
@@ -99,7 +99,7 @@ def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, priv
     assert "2 open alerts" in grouped and "call 1" in grouped and "call 2" in grouped
 
     # A new finding of a group inside its cooldown waits; other groups are independent.
-    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
+    plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
     again = notify(db, settings)
     assert again.sent == [] and again.throttled == ["notify:missing_direction:1"]
@@ -143,7 +143,7 @@ def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, priva
     assert len(notify(db, settings).sent) == 3
 
     stop(private_redis)
-    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL), (5, 2, NULL)")
+    plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL), (5, 2, NULL)")
     detect_and_record(db)
     started = time.monotonic()
     report = notify(db, settings)
@@ -161,7 +161,7 @@ def test_redis_down_from_the_start_still_throttles(db, slack) -> None:
     detect_and_record(db)
     first = notify(db, settings)
     assert first.throttle_backend == "postgresql" and len(first.sent) == 3
-    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
+    plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
     assert notify(db, settings).throttled == ["notify:missing_direction:1"]
 

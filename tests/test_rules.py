@@ -8,7 +8,7 @@ import pytest
 
 from booking_guard import rules
 from booking_guard.seed import Truth
-from tests.conftest import ANCHOR, query
+from tests.conftest import ANCHOR, plant, query
 
 
 def findings(url: str, run_id: int) -> set[Truth]:
@@ -59,15 +59,15 @@ def test_incremental_run_sees_only_the_window(seeded) -> None:
     assert rules.detect(url, since=since).total == 0  # nothing changed after the seed
 
     # New defects after `since`: on both sides of the call <-> appointment link.
-    query(url, "UPDATE calls SET direction = NULL, updated_at = %s WHERE id = 5", (since,))
+    plant(url, "UPDATE calls SET direction = NULL, updated_at = %s WHERE id = 5", (since,))
     ((booked_call, appointment),) = query(
         url,
         "SELECT c.id, a.id FROM calls c JOIN appointments a ON a.call_id = c.id"
         " WHERE c.deleted_at IS NULL AND a.deleted_at IS NULL AND c.appointment_made"
         " AND c.direction IS NOT NULL AND c.id <> 5 ORDER BY c.id LIMIT 1",
     )
-    # Soft-deleting the appointment touches only the appointment: the call becomes a finding.
-    query(
+    # Soft-deleted past the triggers, only the appointment changes: the call becomes a finding.
+    plant(
         url,
         "UPDATE appointments SET deleted_at = %s, updated_at = %s WHERE id = %s",
         (since, since, appointment),
@@ -96,7 +96,7 @@ def test_incremental_default_window_starts_at_the_last_successful_run(seeded) ->
 
 def test_soft_deleted_rows_are_not_live_data(migrated_db: str) -> None:
     query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'c')")
-    query(
+    plant(
         migrated_db,
         "INSERT INTO calls (id, company_id, direction, session_outcome, appointment_made,"
         " deleted_at) VALUES (1, 1, NULL, 'appointment_booked', false, now()),"
@@ -135,7 +135,7 @@ def test_check_call(migrated_db: str, setup: str, expected: list[str]) -> None:
         " (1, 1, 'call_x', 'inbound', 'information_only', false, 'not_applicable')",
     )
     assert rules.check_call(migrated_db, 1) == []
-    query(migrated_db, setup)
+    plant(migrated_db, setup)
     issues = rules.check_call(migrated_db, 1)
     assert [i["type"] for i in issues] == expected
     for issue in issues:
@@ -151,7 +151,7 @@ def test_check_call_covers_the_call_s_appointments(migrated_db: str) -> None:
         " appointment_link_status, appointment_id)"
         " VALUES (1, 1, 'inbound', 'appointment_booked', true, 'linked', 10)",
     )
-    query(
+    plant(
         migrated_db,
         "INSERT INTO appointments (id, company_id, call_id, calcom_v2_booking_id, status)"
         " VALUES (10, 2, 1, 'bk', 'booked'), (11, 1, NULL, 'bk', 'scheduled')",
