@@ -31,7 +31,7 @@ def dagbag(airflow_db):
 
 def test_dagbag_loads_without_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert "consistency_monitor" in dagbag.dag_ids
+    assert {"consistency_monitor", "deploy_consistency_migrations"} <= set(dagbag.dag_ids)
 
 
 def test_every_dag_has_a_slack_failure_callback(dagbag) -> None:
@@ -80,3 +80,20 @@ def test_monitor_dag_runs_end_to_end(seeded, airflow_db, dagbag, slack, monkeypa
     assert open_alerts == [(len(truth),)]
     assert query(url, "SELECT status FROM bg_check_runs") == [("succeeded",)]
     assert slack.received  # critical and warning groups were sent
+
+
+@pytest.mark.slow
+def test_deploy_dag_pretends_then_deploys(app_db, airflow_db, dagbag, monkeypatch) -> None:
+    from booking_guard import migrations
+
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", app_db)
+    dag = dagbag.dags.get("deploy_consistency_migrations")
+    assert type(dag.timetable).__name__ == "NullTimetable"  # manual only
+    pretend = dag.test(run_conf={"target": "head", "pretend": True})
+    assert pretend.state == "success"
+    assert migrations.status(app_db).current is None  # pretend changed nothing
+
+    assert dag.test(run_conf={"target": "head", "pretend": False}).state == "success"
+    assert migrations.status(app_db).up_to_date
+    assert dag.test(run_conf={"target": "0002", "pretend": False}).state == "success"
+    assert migrations.status(app_db).current == "0002"

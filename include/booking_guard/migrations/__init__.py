@@ -154,3 +154,24 @@ def status(url: str) -> MigrationStatus:
         if rev.revision != current
     ]
     return MigrationStatus(current=current, head=script.get_current_head(), pending=pending)
+
+
+def deploy(url: str, target: str = "head", *, pretend: bool = False) -> str:
+    """Bring the database to ``target``, up or down; with ``pretend``, only return the SQL.
+
+    What the deploy DAG runs: a report of the steps applied, or the script that would run.
+    """
+    revision = _resolve(target)
+    current = _current(url)
+    script = _script()
+    down = revision == "base" or (
+        current is not None
+        and revision != "head"
+        and revision != current
+        and revision in {r.revision for r in script.iterate_revisions(current, "base")}
+    )
+    out = io.StringIO()
+    steps = (downgrade if down else upgrade)(url, revision, sql=pretend, out=out)
+    if pretend:
+        return out.getvalue()
+    return "\n".join(steps) or f"nothing to do: already at {target}"
