@@ -1,0 +1,238 @@
+"""Cost of the database triggers on a 1,000,000-call table, each against its baseline in this run.
+
+- 200,000 calls by INSERT…SELECT and by COPY, triggers on vs off (target <= 1.3x);
+- one UPDATE of 200,000 calls touching the columns the triggers watch, on vs off (<= 1.5x),
+  and one touching other columns;
+- single-row INSERTs, median per statement, on vs off (<= 1.2x);
+- 200,000 appointments whose calls must be synced: triggers on vs the floor = the same insert
+  with triggers off plus the hand-written ``UPDATE calls … FROM`` doing the same sync in the same
+  transaction (<= 1.2x); the bare insert is shown for scale.
+
+"Off" is ``ALTER TABLE … DISABLE TRIGGER USER`` inside the measured transaction (foreign-key
+checks stay on in both). Every measured statement is rolled back and the tables vacuumed, on and
+off alternate, medians of the runs are compared.
+
+    .venv/bin/python bench/triggers.py [--calls 1000000] [--rows 200000] [--runs 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+import psycopg
+
+from booking_guard import migrations, reference_schema
+from booking_guard.db import create_database, drop_database
+
+OFF = "ALTER TABLE calls DISABLE TRIGGER USER; ALTER TABLE appointments DISABLE TRIGGER USER"
+CALL_COLUMNS = (
+    "company_id, retell_call_id, from_number, to_number, direction, duration_sec, customer_id,"
+    " customer_link_status, customer_link_method, customer_link_confidence, customer_linked_at,"
+    " appointment_made, appointment_link_status, session_outcome, booking_failed, created_at,"
+    " updated_at"
+)
+
+
+def renamed(suffix: str) -> str:
+    """The call columns, with retell_call_id made unique for the copy."""
+    return CALL_COLUMNS.replace(
+        "retell_call_id", f"retell_call_id || '{suffix}' AS retell_call_id", 1
+    )
+
+
+SYNC = """
+    UPDATE calls c
+       SET appointment_made = true, appointment_id = a.id, appointment_link_status = 'linked',
+           appointment_linked_at = now(),
+           session_outcome = coalesce(c.session_outcome, 'appointment_booked'),
+           updated_at = now()
+      FROM appointments a
+     WHERE a.id > %(first)s AND c.id = a.call_id
+"""
+
+
+def timed(url: str, statement: Callable[[psycopg.Connection], None], *, triggers: bool) -> float:
+    with psycopg.connect(url) as conn:
+        if not triggers:
+            conn.execute(OFF)
+        started = time.perf_counter()
+        statement(conn)
+        seconds = time.perf_counter() - started
+        conn.rollback()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute("VACUUM calls, appointments, data_consistency_alerts")
+    return seconds
+
+
+def compare(name: str, runs: int, on, off, target: float) -> None:
+    ons, offs = [], []
+    for _ in range(runs):
+        offs.append(off())
+        ons.append(on())
+    on_m, off_m = statistics.median(ons), statistics.median(offs)
+    verdict = "met" if on_m / off_m <= target else "MISSED"
+    print(
+        f"{name:<46} on {on_m:8.3f} s  baseline {off_m:8.3f} s  ratio {on_m / off_m:5.2f}x"
+        f"  (target <= {target}x: {verdict})"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=1_000_000)
+    parser.add_argument("--rows", type=int, default=200_000)
+    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
+    parser.add_argument("--only", help="run only the measurements whose name contains this")
+    args = parser.parse_args()
+
+    url = f"{args.server}/bg_bench_{uuid.uuid4().hex[:8]}"
+    create_database(url)
+    try:
+        reference_schema.install(url)
+        migrations.upgrade(url)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "booking_guard",
+                "--database-url",
+                url,
+                "seed",
+                "--calls",
+                str(args.calls),
+                "--anchor",
+                datetime.now(UTC).isoformat(),
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        rows = args.rows
+        with psycopg.connect(url, autocommit=True) as conn:
+            # New calls shaped like the seeded ones (their defect mix included).
+            conn.execute(
+                f"CREATE TABLE bench_calls AS SELECT {renamed('-b')} FROM calls ORDER BY id"
+                f" LIMIT {rows}"
+            )
+            copy_data = bytearray()
+            with conn.cursor().copy(f"COPY bench_calls ({CALL_COLUMNS}) TO STDOUT") as copy:
+                for chunk in copy:
+                    copy_data += chunk
+            # Calls waiting for their appointment, committed with triggers off.
+            conn.execute(OFF)
+            (first_sync_call,) = conn.execute(
+                f"INSERT INTO calls ({CALL_COLUMNS}) SELECT {renamed('-s')} FROM bench_calls"
+                " RETURNING id"
+            ).fetchone()
+            conn.execute(
+                "UPDATE calls SET appointment_made = false, session_outcome = NULL,"
+                " appointment_link_status = 'pending_creation', appointment_id = NULL"
+                " WHERE id >= %s",
+                (first_sync_call,),
+            )
+            conn.execute("ALTER TABLE calls ENABLE TRIGGER USER")
+            conn.execute("ALTER TABLE appointments ENABLE TRIGGER USER")
+            (last_appointment,) = conn.execute("SELECT max(id) FROM appointments").fetchone()
+            conn.execute("VACUUM ANALYZE calls, appointments")
+        print(f"table: {args.calls:,} calls; batches of {rows:,} rows; {args.runs} runs each\n")
+
+        def insert_select(conn):
+            conn.execute(
+                f"INSERT INTO calls ({CALL_COLUMNS}) SELECT {CALL_COLUMNS} FROM bench_calls"
+            )
+
+        def copy_in(conn):
+            with conn.cursor().copy(f"COPY calls ({CALL_COLUMNS}) FROM STDIN") as copy:
+                copy.write(bytes(copy_data))
+
+        def update_watched(conn):
+            conn.execute(
+                "UPDATE calls SET session_outcome = coalesce(session_outcome, 'other'),"
+                " appointment_made = appointment_made, updated_at = now() WHERE id <= %s",
+                (rows,),
+            )
+
+        def update_other(conn):
+            conn.execute(
+                "UPDATE calls SET duration_sec = duration_sec + 1, updated_at = now()"
+                " WHERE id <= %s",
+                (rows,),
+            )
+
+        def single_rows(conn, count=2000):
+            statement = (
+                "INSERT INTO calls (company_id, retell_call_id, direction, session_outcome,"
+                " appointment_made) VALUES (1, %s, 'inbound', 'information_only', false)"
+            )
+            per_row = []
+            for i in range(count):
+                started = time.perf_counter()
+                conn.execute(statement, (f"single-{uuid.uuid4().hex}-{i}",), prepare=True)
+                per_row.append(time.perf_counter() - started)
+            return statistics.median(per_row)
+
+        def insert_appointments(conn):
+            conn.execute(
+                "INSERT INTO appointments (company_id, call_id, calcom_v2_booking_id, source,"
+                " status, created_at, updated_at)"
+                " SELECT company_id, id, 'bench-' || id, 'retell_webhook', 'scheduled',"
+                " now(), now() FROM calls WHERE id >= %s",
+                (first_sync_call,),
+            )
+
+        def insert_and_sync(conn):
+            insert_appointments(conn)
+            conn.execute(SYNC, {"first": last_appointment})
+
+        def single(triggers: bool) -> float:
+            with psycopg.connect(url) as conn:
+                if not triggers:
+                    conn.execute(OFF)
+                median = single_rows(conn)
+                conn.rollback()
+            return median
+
+        def on_off(statement):
+            return (
+                lambda: timed(url, statement, triggers=True),
+                lambda: timed(url, statement, triggers=False),
+            )
+
+        measurements = [
+            ("INSERT ... SELECT of calls", *on_off(insert_select), 1.3),
+            ("COPY of calls", *on_off(copy_in), 1.3),
+            ("UPDATE of calls, watched columns", *on_off(update_watched), 1.5),
+            ("UPDATE of calls, other columns", *on_off(update_other), 1.5),
+            (
+                "single-row INSERT of a call (per statement)",
+                lambda: single(True),
+                lambda: single(False),
+                1.2,
+            ),
+            (
+                "appointments + call sync vs insert + UPDATE…FROM",
+                lambda: timed(url, insert_appointments, triggers=True),
+                lambda: timed(url, insert_and_sync, triggers=False),
+                1.2,
+            ),
+        ]
+        for name, on, off, target in measurements:
+            if not args.only or args.only.lower() in name.lower():
+                compare(name, args.runs, on, off, target)
+        bare = statistics.median(
+            timed(url, insert_appointments, triggers=False) for _ in range(args.runs)
+        )
+        print(f"{'(bare appointment insert, triggers off)':<46} {bare:8.3f} s")
+    finally:
+        drop_database(url)
+
+
+if __name__ == "__main__":
+    main()
