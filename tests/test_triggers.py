@@ -328,7 +328,7 @@ def test_deploy_is_clean_up_and_down(db: str) -> None:
     found = query(db, functions)
     assert len(found) == 6
     for name, config, owned, source in found:
-        assert config == ["search_path=pg_catalog, public, pg_temp"], name
+        assert config[0] == "search_path=pg_catalog, public, pg_temp", name
         assert owned, name
         assert "EXECUTE " not in source.upper().replace("EXECUTE FUNCTION", ""), name
     assert len(query(db, triggers)) == 5
