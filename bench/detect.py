@@ -14,7 +14,6 @@ Runs alternate floor and check to share the machine's noise; medians and ratios 
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import statistics
@@ -22,15 +21,13 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
+from scratch import parser, scratch_database
 
-from booking_guard import migrations, reference_schema
-from booking_guard.db import create_database, drop_database
 from booking_guard.rules import RULES, rule_query
 
 REPO = Path(__file__).resolve().parents[1]
@@ -98,37 +95,10 @@ def dag_parse_seconds() -> dict[str, float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    args = parser.parse_args()
+    args = parser(__doc__).parse_args()
 
-    url = f"{args.server}/bg_bench_{uuid.uuid4().hex[:8]}"
-    create_database(url)
-    try:
-        reference_schema.install(url)
-        migrations.upgrade(url)
-        anchor = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
-        # Seeded by a child process: this one stays small, so the RSS a forked child inherits
-        # before exec does not count as the check's.
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "booking_guard",
-                "--database-url",
-                url,
-                "seed",
-                "--calls",
-                str(args.calls),
-                "--anchor",
-                anchor.isoformat(),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
-
+    anchor = datetime.now(UTC).replace(microsecond=0) - timedelta(hours=1)
+    with scratch_database(args.server, calls=args.calls, anchor=anchor) as url:
         first, first_peak, report = check(url, "--full")
         print(
             f"first full check (opens every alert): {first:.2f} s, peak {first_peak:.0f} MB,"
@@ -168,8 +138,6 @@ def main() -> None:
         print(f"peak RSS of a check process: {max(peaks):.0f} MB (target <= 300 MB)")
         for path, seconds in dag_parse_seconds().items():
             print(f"DAG parse {Path(path).name}: {seconds:.3f} s (target < 0.5 s)")
-    finally:
-        drop_database(url)
 
 
 if __name__ == "__main__":

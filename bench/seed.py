@@ -8,31 +8,20 @@ generation time and the whole `seed` (generation + COPY + ANALYZE), so a regress
 
 from __future__ import annotations
 
-import argparse
 import statistics
 import time
-import uuid
 from datetime import UTC, datetime
 
-from booking_guard import migrations, reference_schema
-from booking_guard.db import create_database, drop_database
+from scratch import parser, scratch_database
+
 from booking_guard.seed import SeedSpec, generate, seed
 
 ANCHOR = datetime(2026, 11, 1, tzinfo=UTC)
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    args = parser.parse_args()
-
-    url = f"{args.server}/bg_bench_{uuid.uuid4().hex[:8]}"
-    create_database(url)
-    try:
-        reference_schema.install(url)
-        migrations.upgrade(url)
+    args = parser(__doc__).parse_args()
+    with scratch_database(args.server) as url:
         spec = SeedSpec(calls=args.calls, anchor=ANCHOR)
         generated, total = [], []
         for run in range(1, args.runs + 1):
@@ -50,8 +39,6 @@ def main() -> None:
             f" {median - statistics.median(generated):.1f} s); target < 60 s:"
             f" {'met' if median < 60 else 'MISSED'}"
         )
-    finally:
-        drop_database(url)
 
 
 if __name__ == "__main__":

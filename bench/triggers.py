@@ -17,19 +17,14 @@ off alternate, medians of the runs are compared.
 
 from __future__ import annotations
 
-import argparse
 import statistics
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
 
 import psycopg
-
-from booking_guard import migrations, reference_schema
-from booking_guard.db import create_database, drop_database
+from scratch import parser, scratch_database
 
 OFF = "ALTER TABLE calls DISABLE TRIGGER USER; ALTER TABLE appointments DISABLE TRIGGER USER"
 CALL_COLUMNS = (
@@ -85,35 +80,12 @@ def compare(name: str, runs: int, on, off, target: float) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--calls", type=int, default=1_000_000)
-    parser.add_argument("--rows", type=int, default=200_000)
-    parser.add_argument("--runs", type=int, default=3)
-    parser.add_argument("--server", default="postgresql://postgres@127.0.0.1:5432")
-    parser.add_argument("--only", help="run only the measurements whose name contains this")
-    args = parser.parse_args()
+    options = parser(__doc__)
+    options.add_argument("--rows", type=int, default=200_000)
+    options.add_argument("--only", help="run only the measurements whose name contains this")
+    args = options.parse_args()
 
-    url = f"{args.server}/bg_bench_{uuid.uuid4().hex[:8]}"
-    create_database(url)
-    try:
-        reference_schema.install(url)
-        migrations.upgrade(url)
-        subprocess.run(
-            [
-                sys.executable,
-                "-m",
-                "booking_guard",
-                "--database-url",
-                url,
-                "seed",
-                "--calls",
-                str(args.calls),
-                "--anchor",
-                datetime.now(UTC).isoformat(),
-            ],
-            check=True,
-            stdout=subprocess.DEVNULL,
-        )
+    with scratch_database(args.server, calls=args.calls, anchor=datetime.now(UTC)) as url:
         rows = args.rows
         with psycopg.connect(url, autocommit=True) as conn:
             # New calls shaped like the seeded ones (their defect mix included).
@@ -230,8 +202,6 @@ def main() -> None:
             timed(url, insert_appointments, triggers=False) for _ in range(args.runs)
         )
         print(f"{'(bare appointment insert, triggers off)':<50} {bare * 1000:10.3f} ms")
-    finally:
-        drop_database(url)
 
 
 if __name__ == "__main__":
