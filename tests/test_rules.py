@@ -163,3 +163,15 @@ def test_check_call_covers_the_call_s_appointments(migrated_db: str) -> None:
         ("invalid_value", 10),
     ]
     assert issues[2]["column"] == "status"
+
+
+def test_findings_are_kept_for_the_last_runs_and_never_pruned_under_a_running_one(seeded) -> None:
+    url, _ = seeded
+    running = rules.detect(url, full=True)  # still being validated elsewhere
+    finished = []
+    for _ in range(4):
+        run = rules.detect(url, full=True)
+        rules.finish_run(url, run, succeeded=True)
+        finished.append(run.run_id)
+    kept = {r for (r,) in query(url, "SELECT DISTINCT run_id FROM bg_rule_findings")}
+    assert kept == {running.run_id, *finished[-rules.KEEP_FINDING_RUNS :]}

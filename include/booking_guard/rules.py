@@ -262,10 +262,7 @@ def finish_run(url: str, run: DetectionRun, *, succeeded: bool) -> None:
                 run.run_id,
             ),
         )
-        conn.execute(
-            "DELETE FROM bg_rule_findings WHERE run_id <= %s",
-            (run.run_id - KEEP_FINDING_RUNS,),
-        )
+        conn.execute(load_sql("rules/_prune_findings.sql"), {"keep": KEEP_FINDING_RUNS})
 
 
 INVALID_VALUES_OF_ONE_CALL = sql.SQL(
