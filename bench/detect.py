@@ -112,7 +112,7 @@ def main() -> None:
             peaks.append(peak)
             print(
                 f"run {run}: floor {floors[-1]:.2f} s, full check {seconds:.2f} s"
-                f" ({seconds / floors[-1]:.2f}x), peak {peak:.0f} MB"
+                f" ({seconds / floors[-1]:.2f}x), peak {peak:.0f} MB; stages {report['seconds']}"
             )
         rule_seconds = sum(r["seconds"] for r in report["rules"])
 
