@@ -53,28 +53,28 @@ def consistency_monitor():
         context = get_current_context()
         full = bool(context["params"]["full"])
         since = None if full else context["data_interval_start"] - WINDOW_OVERLAP
-        return step_detect(Settings.from_env(), full=full, since=since)
+        return step_detect(Settings.from_airflow(), full=full, since=since)
 
     @task
     def validate(run: dict) -> dict:
         from booking_guard.monitor import step_validate
         from booking_guard.settings import Settings
 
-        return step_validate(Settings.from_env(), run)
+        return step_validate(Settings.from_airflow(), run)
 
     @task
     def record_alerts(run: dict) -> dict:
         from booking_guard.monitor import step_record
         from booking_guard.settings import Settings
 
-        return step_record(Settings.from_env(), run)
+        return step_record(Settings.from_airflow(), run)
 
     @task
     def notify() -> dict:
         from booking_guard.monitor import step_notify
         from booking_guard.settings import Settings
 
-        return step_notify(Settings.from_env())
+        return step_notify(Settings.from_airflow())
 
     run = detect()
     validate(run)

@@ -38,7 +38,7 @@ def deploy_consistency_migrations():
 
         params = get_current_context()["params"]
         result = deploy(
-            Settings.from_env().database_url, params["target"], pretend=bool(params["pretend"])
+            Settings.from_airflow().database_url, params["target"], pretend=bool(params["pretend"])
         )
         logging.getLogger(__name__).info("%s", result)
         return result

@@ -70,7 +70,10 @@ def test_dag_files_do_not_import_great_expectations_at_parse_time() -> None:
 @pytest.mark.slow
 def test_monitor_dag_runs_end_to_end(seeded, airflow_db, dagbag, slack, monkeypatch) -> None:
     url, truth = seeded
-    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", url)
+    # The monitored database as an Airflow connection, the way a deployment configures it.
+    monkeypatch.setenv("AIRFLOW_CONN_BOOKING_GUARD_DB", url)
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_CONN_ID", "booking_guard_db")
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/not_this")
     dag = dagbag.dags.get("consistency_monitor")
     run = dag.test(run_conf={"full": True})
     assert run.state == "success"

@@ -171,3 +171,16 @@ def test_check_exit_codes_and_json(migrated_db: str) -> None:
         timeout=60,
     )
     assert broken.returncode == 3 and len(broken.stderr.strip().splitlines()) == 1
+
+
+def test_check_before_migrate_and_check_call_of_an_unknown_call(app_db: str) -> None:
+    result = run_cli(app_db, "--full")
+    assert result.returncode == 3
+    assert result.stderr.strip().endswith("run `booking-guard migrate` first")
+    call = subprocess.run(
+        [sys.executable, "-m", "booking_guard", "--database-url", app_db, "check-call", "99"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert call.returncode == 3 and "call 99 does not exist" in call.stderr

@@ -20,6 +20,7 @@ from psycopg import sql
 from psycopg.types.json import Jsonb
 
 from booking_guard.db import connect, load_sql
+from booking_guard.errors import BookingGuardError
 
 Severity = Literal["critical", "warning", "info"]
 EntityType = Literal["call", "appointment"]
@@ -196,6 +197,7 @@ def detect(
     database with several cores checks several tables at a time.
     """
     with connect(url, autocommit=True) as conn:
+        require_monitor_tables(conn)
         if not full and since is None:
             since = last_successful_start(conn)
             full = since is None
@@ -242,6 +244,18 @@ def detect(
     )
 
 
+def require_monitor_tables(conn: psycopg.Connection) -> None:
+    """A clear error, not a missing-relation one, when the migrations were never deployed."""
+    missing = conn.execute(
+        "SELECT string_agg(t, ', ') FROM unnest(ARRAY['bg_check_runs', 'bg_rule_findings',"
+        " 'data_consistency_alerts']) AS t WHERE to_regclass(t) IS NULL"
+    ).fetchone()[0]
+    if missing:
+        raise BookingGuardError(
+            f"the monitor's tables are missing ({missing}): run `booking-guard migrate` first"
+        )
+
+
 def last_successful_start(conn: psycopg.Connection) -> datetime | None:
     row = conn.execute(
         "SELECT max(started_at) FROM bg_check_runs WHERE status = 'succeeded'"
@@ -276,10 +290,12 @@ def check_call(url: str, call_id: int) -> list[dict]:
     """Every rule that applies to one call, for the booking app (BEHAVIOUR §B.2 and more).
 
     Reads only; returns ``[{type, severity, description, call_id, entity_type, entity_id, …}]``
-    in the order of §B.2, then the rules the original missed. A missing or soft-deleted call has
-    no issues of its own (an appointment pointing to it is found by the monitor).
+    in the order of §B.2, then the rules the original missed. A soft-deleted call has no issues
+    of its own (an appointment pointing to it is found by the monitor); an unknown id is an error.
     """
     with connect(url) as conn:
+        if conn.execute("SELECT 1 FROM calls WHERE id = %s", (call_id,)).fetchone() is None:
+            raise BookingGuardError(f"call {call_id} does not exist")
         rows = conn.execute(load_sql("rules/check_call.sql"), {"call_id": call_id}).fetchall()
         appointment_ids = [
             r[0]

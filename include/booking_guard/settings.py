@@ -50,6 +50,24 @@ class Settings:
         settings.validate()
         return settings
 
+    @classmethod
+    def from_airflow(cls) -> Settings:
+        """In a DAG task: as ``from_env``, but when ``BOOKING_GUARD_DATABASE_CONN_ID`` names an
+        Airflow connection (``AIRFLOW_CONN_*`` works), the monitored database comes from it."""
+        conn_id = os.environ.get("BOOKING_GUARD_DATABASE_CONN_ID")
+        if not conn_id:
+            return cls.from_env()
+        from airflow.sdk import BaseHook
+
+        try:
+            uri = BaseHook.get_connection(conn_id).get_uri()
+        except Exception as exc:
+            raise ConfigurationError(
+                f"BOOKING_GUARD_DATABASE_CONN_ID names connection {conn_id!r}, which cannot be"
+                f" read: {exc}"
+            ) from None
+        return cls.from_env(uri)
+
     def validate(self) -> None:
         _require_url("BOOKING_GUARD_DATABASE_URL", self.database_url, {"postgresql", "postgres"})
         _require_url("BOOKING_GUARD_REDIS_URL", self.redis_url, {"redis", "rediss"})
