@@ -1,6 +1,7 @@
 """Consistency monitor: every 5 minutes, the detection rules over the rows changed in the data
-interval (with an overlap), then alerts and notifications. Trigger with ``{"full": true}`` for a
-full scan, which also resolves alerts that are no longer found.
+interval (with an overlap, and back to the last successful run), then alerts and notifications.
+The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everything, which also
+resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time.
 
     detect ─┬─ validate (GX suites, Data Docs)
             └─ record_alerts ── notify
@@ -47,13 +48,12 @@ def consistency_monitor():
     @task
     def detect() -> dict:
         from booking_guard.monitor import step_detect
-        from booking_guard.rules import WINDOW_OVERLAP
         from booking_guard.settings import Settings
 
         context = get_current_context()
+        interval = (context["data_interval_start"], context["data_interval_end"])
         full = bool(context["params"]["full"])
-        since = None if full else context["data_interval_start"] - WINDOW_OVERLAP
-        return step_detect(Settings.from_airflow(), full=full, since=since)
+        return step_detect(Settings.from_airflow(), full=full, interval=interval)
 
     @task
     def validate(run: dict) -> dict:

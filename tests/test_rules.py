@@ -175,3 +175,58 @@ def test_findings_are_kept_for_the_last_runs_and_never_pruned_under_a_running_on
         finished.append(run.run_id)
     kept = {r for (r,) in query(url, "SELECT DISTINCT run_id FROM bg_rule_findings")}
     assert kept == {running.run_id, *finished[-rules.KEEP_FINDING_RUNS :]}
+
+
+def test_scheduled_runs_catch_up_from_the_last_successful_run(seeded) -> None:
+    from booking_guard.monitor import step_detect
+    from booking_guard.settings import Settings
+
+    url, _ = seeded
+    first = rules.detect(url, full=True)
+    rules.finish_run(url, first, succeeded=True)
+    ((started,),) = query(
+        url, "SELECT started_at FROM bg_check_runs WHERE id = %s", (first.run_id,)
+    )
+    # The monitor was down: the next interval starts an hour after the last successful run.
+    later = started + timedelta(hours=1)
+    settings = Settings(database_url=url, full_scan_at=None)
+    run = step_detect(settings, interval=(later, later + timedelta(minutes=5)))
+    assert run["mode"] == "incremental"
+    assert run["window_start"] == (started - rules.WINDOW_OVERLAP).isoformat()
+    explicit = rules.detect(url, since=later)  # an explicit --since is taken as given
+    assert explicit.window_start == later
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "at", "due"),
+    [
+        ("01:25", "01:30", "01:30", True),
+        ("01:30", "01:35", "01:30", False),
+        ("23:55", "00:00", "00:00", True),
+        ("01:25", "01:30", None, False),
+    ],
+)
+def test_the_daily_full_scan_falls_in_one_interval(start, end, at, due) -> None:
+    from datetime import UTC, datetime, time
+
+    from booking_guard.monitor import full_scan_due
+    from booking_guard.settings import Settings
+
+    def stamp(hhmm: str, day: int) -> datetime:
+        return datetime(2026, 11, day, *map(int, hhmm.split(":")), tzinfo=UTC)
+
+    interval_start = stamp(start, 2)
+    interval_end = stamp(end, 3 if end < start else 2)
+    settings = Settings(full_scan_at=time.fromisoformat(at) if at else None)
+    assert full_scan_due(settings, interval_start, interval_end) is due
+
+
+def test_full_scan_time_setting_is_validated(monkeypatch) -> None:
+    from booking_guard.errors import ConfigurationError
+    from booking_guard.settings import Settings
+
+    monkeypatch.setenv("BOOKING_GUARD_FULL_SCAN_AT", "25:99")
+    with pytest.raises(ConfigurationError, match="BOOKING_GUARD_FULL_SCAN_AT"):
+        Settings.from_env()
+    monkeypatch.setenv("BOOKING_GUARD_FULL_SCAN_AT", "")
+    assert Settings.from_env().full_scan_at is None

@@ -9,7 +9,7 @@ import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 
 from booking_guard import alerts, expectations, notifications, rules
 from booking_guard.db import connect
@@ -79,9 +79,42 @@ def summarize(url: str, run: rules.DetectionRun) -> list[RuleSummary]:
     ]
 
 
-def step_detect(settings: Settings, *, full: bool = False, since: datetime | None = None) -> dict:
-    """Run the rules into the findings table (DAG task ``detect``)."""
-    return rules.detect(settings.database_url, full=full, since=since).to_dict()
+def step_detect(
+    settings: Settings,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    interval: tuple[datetime, datetime] | None = None,
+) -> dict:
+    """Run the rules into the findings table (DAG task ``detect``).
+
+    With a data ``interval`` (the scheduled DAG), the window is the interval minus the overlap,
+    reaching back to the last successful run, and the run whose interval holds the daily
+    full-scan time (``BOOKING_GUARD_FULL_SCAN_AT``) scans everything.
+    """
+    if interval is not None:
+        start, end = interval
+        full = full or full_scan_due(settings, start, end)
+        since = start - rules.WINDOW_OVERLAP
+    return rules.detect(
+        settings.database_url, full=full, since=since, catch_up=interval is not None
+    ).to_dict()
+
+
+def full_scan_due(settings: Settings, start: datetime, end: datetime) -> bool:
+    """Whether the daily full-scan time (UTC) falls in ``(start, end]``."""
+    if settings.full_scan_at is None:
+        return False
+    end = end.astimezone(UTC)
+    at = end.replace(
+        hour=settings.full_scan_at.hour,
+        minute=settings.full_scan_at.minute,
+        second=0,
+        microsecond=0,
+    )
+    if at > end:
+        at -= timedelta(days=1)
+    return start.astimezone(UTC) < at <= end
 
 
 def step_validate(settings: Settings, run: dict, *, build_docs: bool = True) -> dict:

@@ -188,18 +188,22 @@ def detect(
     since: datetime | None = None,
     rules: tuple[Rule, ...] = RULES,
     workers: int | None = None,
+    catch_up: bool = False,
 ) -> DetectionRun:
     """Run the rules once into ``bg_rule_findings``; incremental from ``since`` or the last run.
 
     An incremental run without ``since`` starts at the last successful run's start minus
-    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan. A full scan runs the rules
+    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan. With ``catch_up`` (the
+    scheduled DAG) the window also reaches back to the last successful run, so changes made while
+    the monitor was down or failing are not skipped. A full scan runs the rules
     on ``workers`` connections at once (``BOOKING_GUARD_RULE_WORKERS``, default 2), so a
     database with several cores checks several tables at a time.
     """
     with connect(url, autocommit=True) as conn:
         require_monitor_tables(conn)
-        if not full and since is None:
-            since = last_successful_start(conn)
+        if not full and (since is None or catch_up):
+            last = last_successful_start(conn)
+            since = min(filter(None, (since, last)), default=None)
             full = since is None
         mode = "full" if full else "incremental"
         window_start = None if full else since

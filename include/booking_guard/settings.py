@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import time
 from urllib.parse import urlsplit
 
 from booking_guard.errors import ConfigurationError
@@ -26,6 +27,7 @@ class Settings:
     smtp_conn_id: str = "smtp_default"
     alert_cooldown_seconds: int = 300
     notify_min_severity: str = "warning"
+    full_scan_at: time | None = time(1, 30)
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -46,6 +48,7 @@ class Settings:
             smtp_conn_id=env.get("BOOKING_GUARD_SMTP_CONN_ID", "smtp_default"),
             alert_cooldown_seconds=_int(env, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS", 300),
             notify_min_severity=env.get("DATA_CONSISTENCY_ALERT_MIN_SEVERITY", "warning"),
+            full_scan_at=_time(env, "BOOKING_GUARD_FULL_SCAN_AT", time(1, 30)),
         )
         settings.validate()
         return settings
@@ -101,6 +104,19 @@ def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
     if raw.lower() in ("0", "false", "no", "off"):
         return False
     raise ConfigurationError(f"{name} must be true or false, got {raw!r}")
+
+
+def _time(env: Mapping[str, str], name: str, default: time) -> time | None:
+    """HH:MM (UTC); an empty value turns the feature off."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    if raw.strip() == "":
+        return None
+    try:
+        return time.fromisoformat(raw.strip())
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a time of day HH:MM (UTC), got {raw!r}") from None
 
 
 def _int(env: Mapping[str, str], name: str, default: int) -> int:
