@@ -3,8 +3,7 @@ interval (with an overlap, and back to the last successful run), then alerts and
 The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everything, which also
 resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time.
 
-    detect ─┬─ validate (GX suites, Data Docs)
-            └─ record_alerts ── notify
+    detect (rules, then the GX suites and Data Docs) ── record_alerts ── notify
 
 Auto-corrections (a task per correctable rule) come between ``record_alerts`` and ``notify``.
 """
@@ -47,20 +46,13 @@ DEFAULT_ARGS = {
 def consistency_monitor():
     @task
     def detect() -> dict:
-        from booking_guard.monitor import step_detect
+        from booking_guard.monitor import step_detect_and_validate
         from booking_guard.settings import Settings
 
         context = get_current_context()
         interval = (context["data_interval_start"], context["data_interval_end"])
         full = bool(context["params"]["full"])
-        return step_detect(Settings.from_airflow(), full=full, interval=interval)
-
-    @task
-    def validate(run: dict) -> dict:
-        from booking_guard.monitor import step_validate
-        from booking_guard.settings import Settings
-
-        return step_validate(Settings.from_airflow(), run)
+        return step_detect_and_validate(Settings.from_airflow(), full=full, interval=interval)
 
     @task
     def record_alerts(run: dict) -> dict:
@@ -76,9 +68,7 @@ def consistency_monitor():
 
         return step_notify(Settings.from_airflow())
 
-    run = detect()
-    validate(run)
-    record_alerts(run) >> notify()
+    record_alerts(detect()) >> notify()
 
 
 consistency_monitor()

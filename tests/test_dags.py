@@ -55,7 +55,9 @@ def test_monitor_schedule_contract(dagbag) -> None:
     assert dag.timetable.periodic  # data intervals, not zero-width trigger times
     detect = dag.get_task("detect")
     assert detect.retries >= 1 and detect.retry_exponential_backoff
-    assert {t.task_id for t in dag.tasks} == {"detect", "validate", "record_alerts", "notify"}
+    assert {t.task_id for t in dag.tasks} == {"detect", "record_alerts", "notify"}
+    assert dag.get_task("record_alerts").upstream_task_ids == {"detect"}
+    assert dag.get_task("notify").upstream_task_ids == {"record_alerts"}
 
 
 def test_dag_files_do_not_import_great_expectations_at_parse_time() -> None:
