@@ -18,7 +18,7 @@ import psycopg
 
 from booking_guard.db import first_line
 from booking_guard.errors import BookingGuardError
-from booking_guard.settings import Settings
+from booking_guard.settings import SEVERITIES, Settings
 
 EXIT_ERROR = 3
 
@@ -187,7 +187,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         else f"changes since {report.window_start:%Y-%m-%d %H:%M:%S%z}"
     )
     print(f"check run {report.run_id}: {window}")
-    for rule in sorted(report.rules, key=lambda r: (-SEVERITY_ORDER[r.severity], r.rule_id)):
+    for rule in sorted(report.rules, key=lambda r: (SEVERITIES.index(r.severity), r.rule_id)):
         sample = ", ".join(map(str, rule.sample_ids)) + (
             ", …" if rule.count > len(rule.sample_ids) else ""
         )
@@ -208,6 +208,7 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _check_call(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.monitor import exit_code
     from booking_guard.rules import check_call
 
     issues = check_call(settings.database_url, args.call_id)
@@ -222,7 +223,7 @@ def _check_call(args: argparse.Namespace, settings: Settings) -> int:
             )
         if not issues:
             print(f"call {args.call_id}: no issues")
-    return 2 if any(i["severity"] == "critical" for i in issues) else int(bool(issues))
+    return exit_code([issue["severity"] for issue in issues])
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
@@ -279,9 +280,7 @@ def _print_seed(summary) -> None:
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.seed import seed
 
-    spec = _seed_spec(args)
-    spec.validate()
-    _print_seed(seed(settings.database_url, spec, args.truth))
+    _print_seed(seed(settings.database_url, _seed_spec(args), args.truth))
     if args.truth:
         print(f"ground truth written to {args.truth}")
     return 0
@@ -301,7 +300,6 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-SEVERITY_ORDER = {"critical": 2, "warning": 1, "info": 0}
 COMMANDS = {
     "app-schema": _app_schema,
     "migrate": _migrate,

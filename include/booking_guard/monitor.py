@@ -1,6 +1,6 @@
 """The consistency monitor's pipeline: detect → validate (GX) → record alerts → notify.
 
-The DAG runs these steps as separate tasks; ``run_check`` chains them for the CLI and the tests.
+The DAG runs these steps as its tasks; ``run_check`` chains them for the CLI and the tests.
 """
 
 from __future__ import annotations
@@ -45,16 +45,21 @@ class CheckReport:
 
     @property
     def exit_code(self) -> int:
-        found = [r for r in self.rules if r.count]
-        if any(r.severity == "critical" for r in found):
-            return EXIT_CRITICAL
-        return EXIT_FINDINGS if found else EXIT_CLEAN
+        return exit_code([r.severity for r in self.rules if r.count])
 
     def as_dict(self) -> dict:
         data = asdict(self)
         data["window_start"] = self.window_start.isoformat() if self.window_start else None
         data["exit_code"] = self.exit_code
         return data
+
+
+def exit_code(severities: list[str]) -> int:
+    """The exit status of a check over findings of these severities: 0 none, 1 warning or info
+    only, 2 any critical."""
+    if "critical" in severities:
+        return EXIT_CRITICAL
+    return EXIT_FINDINGS if severities else EXIT_CLEAN
 
 
 def summarize(url: str, run: rules.DetectionRun) -> list[RuleSummary]:

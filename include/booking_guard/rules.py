@@ -118,7 +118,6 @@ RULES: tuple[Rule, ...] = (
     ),
 )
 RULES_BY_ID = {rule.id: rule for rule in RULES}
-SEVERITY_RANK = {"critical": 2, "warning": 1, "info": 0}
 
 
 @dataclass
@@ -214,6 +213,7 @@ def detect(
     selected = [r for r in rules if full or r.incremental]
     if workers is None:
         workers = int(os.environ.get("BOOKING_GUARD_RULE_WORKERS", "2")) if full else 1
+    workers = max(1, min(workers, len(selected)))
     queue = list(selected)
     lock = threading.Lock()
     counts: dict[str, int] = {}
@@ -236,8 +236,8 @@ def detect(
                     counts[rule.id] = found
                     seconds[rule.id] = round(time.perf_counter() - started, 3)
 
-    with ThreadPoolExecutor(max_workers=max(1, min(workers, len(selected)))) as pool:
-        for future in [pool.submit(work) for _ in range(max(1, min(workers, len(selected))))]:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
             future.result()
     if full:
         with connect(url, autocommit=True) as conn:
