@@ -11,11 +11,8 @@ import json
 import os
 import shutil
 import tempfile
-import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
@@ -36,7 +33,8 @@ import pytest  # noqa: E402
 
 from booking_guard import migrations, reference_schema  # noqa: E402
 from booking_guard.db import drop_database  # noqa: E402
-from booking_guard.seed import SeedSpec, Truth, read_truth, seed  # noqa: E402
+from booking_guard.seed import Truth, read_truth, seed  # noqa: E402
+from tests.helpers import SPEC, SlackStandIn  # noqa: E402
 
 SERVER_URL = os.environ.get("BOOKING_GUARD_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 
@@ -66,28 +64,6 @@ def app_db(empty_db: str) -> str:
     return empty_db
 
 
-def query(url: str, sql: str, params: tuple = (), *, triggers: bool = True) -> list[tuple]:
-    """Run one statement in its own committed transaction; its rows, if it returns any.
-
-    ``triggers=False`` writes as a bulk import does (``session_replication_role = replica``):
-    the way defects get past the database triggers for the monitor to find.
-    """
-    with psycopg.connect(url) as conn:
-        if not triggers:
-            conn.execute("SET LOCAL session_replication_role = replica")
-        cursor = conn.execute(sql, params)
-        return cursor.fetchall() if cursor.description else []
-
-
-def plant(url: str, sql: str, params: tuple = ()) -> list[tuple]:
-    """Write defective rows past the triggers, as an import with triggers off would."""
-    return query(url, sql, params, triggers=False)
-
-
-ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
-SPEC = SeedSpec(calls=20_000, companies=3, days=10, defect_rate=0.1, random_seed=7, anchor=ANCHOR)
-
-
 @pytest.fixture
 def migrated_db(app_db: str) -> str:
     migrations.upgrade(app_db)
@@ -106,38 +82,6 @@ def seeded(migrated_db: str, tmp_path: Path) -> tuple[str, set[Truth]]:
 def _gx_runtime(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """GX results and Data Docs of a test go to its own folder."""
     monkeypatch.setenv("BOOKING_GUARD_GX_DIR", str(tmp_path / "gx"))
-
-
-class SlackStandIn:
-    """A real HTTP server on 127.0.0.1 that records what a Slack incoming webhook receives."""
-
-    def __init__(self) -> None:
-        self.received: list[dict] = []
-        self.status = 200
-        stand_in = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
-                stand_in.received.append(json.loads(body))
-                self.send_response(stand_in.status)
-                self.end_headers()
-                self.wfile.write(b"ok" if stand_in.status == 200 else b"server_error")
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T0/B0/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    @property
-    def texts(self) -> list[str]:
-        return [m.get("text", "") for m in self.received]
-
-    def close(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
 
 
 @pytest.fixture

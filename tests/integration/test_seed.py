@@ -8,7 +8,7 @@ import pytest
 
 from booking_guard.errors import BookingGuardError
 from booking_guard.seed import SeedSpec, Truth, generate, seed
-from tests.conftest import ANCHOR, query
+from tests.helpers import ANCHOR, query
 
 LIVE_CALLS = "SELECT * FROM calls WHERE deleted_at IS NULL"
 LIVE_APPOINTMENTS = "SELECT * FROM appointments WHERE deleted_at IS NULL"

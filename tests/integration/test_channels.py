@@ -16,7 +16,7 @@ from booking_guard import alerts, rules
 from booking_guard.callbacks import slack_failure_callback
 from booking_guard.notifications import notify
 from booking_guard.settings import Settings
-from tests.conftest import plant, query
+from tests.helpers import plant, query
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", DeprecationWarning)

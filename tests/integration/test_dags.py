@@ -8,7 +8,7 @@ import sys
 
 import pytest
 
-from tests.conftest import REPO, query
+from tests.helpers import REPO, query
 
 
 @pytest.fixture(scope="session")

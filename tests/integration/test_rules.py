@@ -8,7 +8,7 @@ import pytest
 
 from booking_guard import rules
 from booking_guard.seed import Truth
-from tests.conftest import ANCHOR, plant, query
+from tests.helpers import ANCHOR, plant, query
 
 
 def findings(url: str, run_id: int) -> set[Truth]:

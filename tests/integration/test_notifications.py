@@ -15,7 +15,7 @@ from booking_guard import alerts, rules
 from booking_guard.monitor import run_check
 from booking_guard.notifications import mask, notify
 from booking_guard.settings import Settings
-from tests.conftest import plant, query
+from tests.helpers import plant, query
 
 
 def free_port() -> int:

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 from pathlib import Path
 
 from booking_guard import alerts, expectations, rules
 from booking_guard.monitor import run_check
 from booking_guard.seed import Truth
 from booking_guard.settings import Settings
-from tests.conftest import plant, query
+from tests.helpers import cli, plant, query
 
 
 def open_alerts(url: str) -> set[Truth]:
@@ -130,12 +129,7 @@ def test_data_docs_carry_no_personal_data(seeded) -> None:
 
 
 def run_cli(url: str, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "booking_guard", "--database-url", url, "check", *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    return cli("check", *args, url=url)
 
 
 def test_check_exit_codes_and_json(migrated_db: str) -> None:
@@ -157,19 +151,7 @@ def test_check_exit_codes_and_json(migrated_db: str) -> None:
     assert critical.returncode == 2, critical.stderr
     assert "missing_appointment" in critical.stdout
 
-    broken = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "booking_guard",
-            "--database-url",
-            "postgresql://postgres@127.0.0.1:1/x",
-            "check",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    broken = cli("check", url="postgresql://postgres@127.0.0.1:1/x", timeout=60)
     assert broken.returncode == 3 and len(broken.stderr.strip().splitlines()) == 1
 
 
@@ -177,10 +159,5 @@ def test_check_before_migrate_and_check_call_of_an_unknown_call(app_db: str) -> 
     result = run_cli(app_db, "--full")
     assert result.returncode == 3
     assert result.stderr.strip().endswith("run `booking-guard migrate` first")
-    call = subprocess.run(
-        [sys.executable, "-m", "booking_guard", "--database-url", app_db, "check-call", "99"],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
+    call = cli("check-call", "99", url=app_db, timeout=60)
     assert call.returncode == 3 and "call 99 does not exist" in call.stderr

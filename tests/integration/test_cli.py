@@ -4,18 +4,11 @@ from __future__ import annotations
 
 import re
 import subprocess
-import sys
 
 import pytest
 
-from tests.conftest import query
-
-
-def run(*args: str, url: str | None = None) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "booking_guard"]
-    if url:
-        command += ["--database-url", url]
-    return subprocess.run([*command, *args], capture_output=True, text=True, timeout=120)
+from tests.helpers import cli as run
+from tests.helpers import query
 
 
 def assert_one_line_error(result: subprocess.CompletedProcess, *fragments: str) -> None:

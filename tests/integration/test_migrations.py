@@ -9,7 +9,7 @@ import pytest
 
 from booking_guard import migrations
 from booking_guard.errors import MigrationError
-from tests.conftest import query
+from tests.helpers import query
 
 PREVENTION_TABLES = {
     "circuit_breaker_states",

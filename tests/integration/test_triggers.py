@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking_guard import migrations, rules
-from tests.conftest import plant, query
+from tests.helpers import plant, query
 
 
 @pytest.fixture

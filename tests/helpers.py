@@ -1,0 +1,91 @@
+"""Helpers shared by the tests: SQL one-liners, the CLI as a subprocess, the Slack stand-in.
+
+Fixtures live in ``conftest.py``; everything a test imports lives here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import threading
+from datetime import UTC, datetime
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import psycopg
+
+from booking_guard.seed import SeedSpec
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def query(url: str, sql: str, params: tuple = (), *, triggers: bool = True) -> list[tuple]:
+    """Run one statement in its own committed transaction; its rows, if it returns any.
+
+    ``triggers=False`` writes as a bulk import does (``session_replication_role = replica``):
+    the way defects get past the database triggers for the monitor to find.
+    """
+    with psycopg.connect(url) as conn:
+        if not triggers:
+            conn.execute("SET LOCAL session_replication_role = replica")
+        cursor = conn.execute(sql, params)
+        return cursor.fetchall() if cursor.description else []
+
+
+def plant(url: str, sql: str, params: tuple = ()) -> list[tuple]:
+    """Write defective rows past the triggers, as an import with triggers off would."""
+    return query(url, sql, params, triggers=False)
+
+
+ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+SPEC = SeedSpec(calls=20_000, companies=3, days=10, defect_rate=0.1, random_seed=7, anchor=ANCHOR)
+
+
+def cli(
+    *args: str, url: str | None = None, timeout: float = 300, env: dict | None = None
+) -> subprocess.CompletedProcess:
+    """``booking-guard [--database-url URL] ARGS…`` as a user runs it: a real process."""
+    command = [sys.executable, "-m", "booking_guard"]
+    if url:
+        command += ["--database-url", url]
+    return subprocess.run(
+        [*command, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, **(env or {})},
+    )
+
+
+class SlackStandIn:
+    """A real HTTP server on 127.0.0.1 that records what a Slack incoming webhook receives."""
+
+    def __init__(self) -> None:
+        self.received: list[dict] = []
+        self.status = 200
+        stand_in = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+                stand_in.received.append(json.loads(body))
+                self.send_response(stand_in.status)
+                self.end_headers()
+                self.wfile.write(b"ok" if stand_in.status == 200 else b"server_error")
+
+            def log_message(self, *args) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T0/B0/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    @property
+    def texts(self) -> list[str]:
+        return [m.get("text", "") for m in self.received]
+
+    def close(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
