@@ -43,6 +43,7 @@ demo: $(STAMP) services
 test: $(STAMP) services
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest
 
 lint: $(STAMP)

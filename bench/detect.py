@@ -28,7 +28,7 @@ import psycopg
 from psycopg import sql
 from scratch import parser, scratch_database
 
-from booking_guard.rules import RULES, rule_query
+from booking_guard.rules import RULES, ScopeKind
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -43,7 +43,7 @@ def floor(url: str) -> float:
         for rule in RULES:
             query = sql.SQL(
                 "INSERT INTO floor_keys SELECT %(rule_id)s, entity_type, entity_id FROM ({}) f"
-            ).format(rule_query(rule, full=True))
+            ).format(rule.query(ScopeKind.FULL))
             conn.execute(query, {"rule_id": rule.id})
         return time.perf_counter() - started
 

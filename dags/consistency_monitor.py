@@ -1,7 +1,8 @@
 """Consistency monitor: every 5 minutes, the detection rules over the rows changed in the data
 interval (with an overlap, and back to the last successful run), then alerts and notifications.
 The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everything, which also
-resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time.
+resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time. A
+manual or API trigger (no data interval) covers the changes since the last successful run.
 
     detect (rules, then the GX suites and Data Docs) ── record_alerts ── notify
 
@@ -13,10 +14,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
-from airflow.timetables.interval import CronDataIntervalTimetable
+from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
 
-from booking_guard.callbacks import slack_failure_callback
+from booking_guard.airflow.notifier import slack_failure_notifier
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -25,7 +25,7 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": timedelta(minutes=2),
     "execution_timeout": timedelta(minutes=4),
-    "on_failure_callback": slack_failure_callback,
+    "on_failure_callback": slack_failure_notifier,
 }
 
 
@@ -38,7 +38,7 @@ DEFAULT_ARGS = {
     max_active_runs=1,
     dagrun_timeout=timedelta(minutes=10),
     default_args=DEFAULT_ARGS,
-    on_failure_callback=slack_failure_callback,
+    on_failure_callback=slack_failure_notifier,
     params={"full": Param(False, type="boolean", description="scan everything, resolve alerts")},
     tags=["booking-guard", "data-quality"],
     doc_md=__doc__,
@@ -46,27 +46,21 @@ DEFAULT_ARGS = {
 def consistency_monitor():
     @task
     def detect() -> dict:
-        from booking_guard.monitor import step_detect_and_validate
-        from booking_guard.settings import Settings
+        from booking_guard.airflow import tasks
 
-        context = get_current_context()
-        interval = (context["data_interval_start"], context["data_interval_end"])
-        full = bool(context["params"]["full"])
-        return step_detect_and_validate(Settings.from_airflow(), full=full, interval=interval)
+        return tasks.detect(get_current_context())
 
     @task
     def record_alerts(run: dict) -> dict:
-        from booking_guard.monitor import step_record
-        from booking_guard.settings import Settings
+        from booking_guard.airflow import tasks
 
-        return step_record(Settings.from_airflow(), run)
+        return tasks.record_alerts(run)
 
     @task
     def notify() -> dict:
-        from booking_guard.monitor import step_notify
-        from booking_guard.settings import Settings
+        from booking_guard.airflow import tasks
 
-        return step_notify(Settings.from_airflow())
+        return tasks.notify()
 
     record_alerts(detect()) >> notify()
 

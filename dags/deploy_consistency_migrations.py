@@ -10,7 +10,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import Param, dag, get_current_context, task
 
-from booking_guard.callbacks import slack_failure_callback
+from booking_guard.airflow.notifier import slack_failure_notifier
 
 
 @dag(
@@ -20,7 +20,7 @@ from booking_guard.callbacks import slack_failure_callback
     catchup=False,
     max_active_runs=1,
     default_args={"owner": "data-engineering", "retries": 0},
-    on_failure_callback=slack_failure_callback,
+    on_failure_callback=slack_failure_notifier,
     params={
         "target": Param("head", type="string", description="revision, head or base"),
         "pretend": Param(False, type="boolean", description="print the SQL, change nothing"),
@@ -29,19 +29,11 @@ from booking_guard.callbacks import slack_failure_callback
     doc_md=__doc__,
 )
 def deploy_consistency_migrations():
-    @task(on_failure_callback=slack_failure_callback)
+    @task(on_failure_callback=slack_failure_notifier)
     def migrate() -> str:
-        import logging
+        from booking_guard.airflow import tasks
 
-        from booking_guard.migrations import deploy
-        from booking_guard.settings import Settings
-
-        params = get_current_context()["params"]
-        result = deploy(
-            Settings.from_airflow().database_url, params["target"], pretend=bool(params["pretend"])
-        )
-        logging.getLogger(__name__).info("%s", result)
-        return result
+        return tasks.migrate(get_current_context())
 
     migrate()
 

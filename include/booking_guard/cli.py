@@ -9,18 +9,41 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict
 from datetime import datetime
+from enum import IntEnum
 from pathlib import Path
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import psycopg
 
 from booking_guard.db import first_line
 from booking_guard.errors import BookingGuardError
-from booking_guard.settings import SEVERITIES, Settings
+from booking_guard.settings import Settings
+from booking_guard.severity import Severity
 
-EXIT_ERROR = 3
+if TYPE_CHECKING:
+    from booking_guard.seed import SeedSpec, SeedSummary
+
+
+class ExitCode(IntEnum):
+    """What every command returns; ``check`` and ``check-call`` grade their findings."""
+
+    CLEAN = 0
+    FINDINGS = 1  # warning or info findings only
+    CRITICAL = 2  # at least one critical finding
+    ERROR = 3  # bad input, unreachable database, missing migrations, …
+
+    @classmethod
+    def for_findings(cls, severities: Iterable[Severity]) -> ExitCode:
+        worst = Severity.worst(severities)
+        if worst is None:
+            return cls.CLEAN
+        return cls.CRITICAL if worst is Severity.CRITICAL else cls.FINDINGS
+
+
+EXIT_ERROR = ExitCode.ERROR
 
 
 class _Parser(argparse.ArgumentParser):
@@ -140,7 +163,7 @@ def _app_schema(args: argparse.Namespace, settings: Settings) -> int:
 
     reference_schema.install(settings.database_url)
     print("reference app schema installed")
-    return 0
+    return ExitCode.CLEAN
 
 
 def _migrate(args: argparse.Namespace, settings: Settings) -> int:
@@ -155,7 +178,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"pending: {revision} {doc.splitlines()[0]}")
         if state.up_to_date:
             print("up to date")
-        return 0
+        return ExitCode.CLEAN
     if args.down:
         applied = migrations.downgrade(url, args.down, sql=args.sql)
     else:
@@ -165,7 +188,7 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
             print(f"applied {step}")
         if not applied:
             print("nothing to do: already at the target")
-    return 0
+    return ExitCode.CLEAN
 
 
 def _check(args: argparse.Namespace, settings: Settings) -> int:
@@ -178,16 +201,25 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
         notify=not args.no_notify,
         build_docs=not args.no_docs,
     )
+    code = ExitCode.for_findings(r.severity for r in report.rules if r.count)
     if args.json:
-        print(json.dumps(report.as_dict(), default=str, indent=2))
-        return report.exit_code
+        data = asdict(report)
+        del data["validation"]
+        data |= {
+            "window_start": report.window_start.isoformat() if report.window_start else None,
+            "gx_success": report.validation.success,
+            "data_docs": report.validation.data_docs_index,
+            "exit_code": int(code),
+        }
+        print(json.dumps(data, default=str, indent=2))
+        return code
     window = (
         "full scan"
         if report.mode == "full"
         else f"changes since {report.window_start:%Y-%m-%d %H:%M:%S%z}"
     )
     print(f"check run {report.run_id}: {window}")
-    for rule in sorted(report.rules, key=lambda r: (SEVERITIES.index(r.severity), r.rule_id)):
+    for rule in sorted(report.rules, key=lambda r: (r.severity.rank, r.rule_id)):
         sample = ", ".join(map(str, rule.sample_ids)) + (
             ", …" if rule.count > len(rule.sample_ids) else ""
         )
@@ -200,59 +232,69 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             f"notifications: {len(n.sent)} sent, {len(n.throttled)} throttled,"
             f" {len(n.failed)} failed (will retry); throttle via {n.throttle_backend}"
         )
-    if report.data_docs:
-        print(f"data docs: {report.data_docs}")
+    if report.validation.data_docs_index:
+        print(f"data docs: {report.validation.data_docs_index}")
     for error in report.errors:
         print(f"booking-guard: warning: {error}", file=sys.stderr)
-    return report.exit_code
+    return code
 
 
 def _check_call(args: argparse.Namespace, settings: Settings) -> int:
-    from booking_guard.monitor import exit_code
-    from booking_guard.rules import check_call
+    from booking_guard.detection import check_call
 
-    issues = check_call(settings.database_url, args.call_id)
+    findings = check_call(settings.database_url, args.call_id)
     if args.json:
+        issues = [
+            {
+                "type": f.rule.id,
+                "severity": f.rule.severity,
+                "description": f.rule.description,
+                "call_id": args.call_id,
+                "entity_type": f.entity_type,
+                "entity_id": f.entity_id,
+                "column": f.column,
+                "detail": f.detail,
+            }
+            for f in findings
+        ]
         print(json.dumps(issues, default=str, indent=2))
     else:
-        for issue in issues:
-            column = f".{issue['column']}" if "column" in issue else ""
+        for f in findings:
+            column = f".{f.column}" if f.column else ""
             print(
-                f"{issue['severity']:<8} {issue['type']:<26}"
-                f" {issue['entity_type']} {issue['entity_id']}{column}: {issue['description']}"
+                f"{f.rule.severity:<8} {f.rule.id:<26}"
+                f" {f.entity_type} {f.entity_id}{column}: {f.rule.description}"
             )
-        if not issues:
+        if not findings:
             print(f"call {args.call_id}: no issues")
-    return exit_code([issue["severity"] for issue in issues])
+    return ExitCode.for_findings(f.rule.severity for f in findings)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.alerts import open_summary
-    from booking_guard.db import connect
+    from booking_guard.detection import recent_runs
 
     rows = open_summary(settings.database_url)
-    with connect(settings.database_url) as conn:
-        runs = conn.execute(
-            "SELECT id, mode, status, started_at, findings FROM bg_check_runs"
-            " ORDER BY id DESC LIMIT 5"
-        ).fetchall()
+    runs = recent_runs(settings.database_url, limit=5)
     if args.json:
-        print(json.dumps({"open_alerts": rows, "runs": runs}, default=str, indent=2))
-        return 0
-    total = sum(r["open_alerts"] for r in rows)
-    print(f"open alerts: {total:,}")
+        data = {"open_alerts": [asdict(r) for r in rows], "runs": [asdict(r) for r in runs]}
+        print(json.dumps(data, default=str, indent=2))
+        return ExitCode.CLEAN
+    print(f"open alerts: {sum(r.open_alerts for r in rows):,}")
     for r in rows:
         print(
-            f"  {r['severity']:<8} {r['alert_type']:<26} {r['open_alerts']:>8,}"
-            f"  ({r['companies']} companies, {r['not_notified']:,} not yet notified)"
+            f"  {r.severity:<8} {r.alert_type:<26} {r.open_alerts:>8,}"
+            f"  ({r.companies} companies, {r.not_notified:,} not yet notified)"
         )
-    for run_id, mode, state, started, findings in runs:
-        when = f"{started:%Y-%m-%d %H:%M:%S}"
-        print(f"run {run_id}: {mode:<11} {state:<9} {when} {findings or 0:,} findings")
-    return 0
+    for run in runs:
+        print(
+            f"run {run.run_id}: {run.mode:<11} {run.status:<9} {run.started_at:%Y-%m-%d %H:%M:%S}"
+            f" {run.findings or 0:,} findings"
+        )
+    return ExitCode.CLEAN
 
 
-def _seed_spec(args: argparse.Namespace):
+def _seed_spec(args: argparse.Namespace) -> SeedSpec:
     from booking_guard.seed import SeedSpec
 
     extra = {"anchor": args.anchor} if args.anchor else {}
@@ -266,7 +308,7 @@ def _seed_spec(args: argparse.Namespace):
     )
 
 
-def _print_seed(summary) -> None:
+def _print_seed(summary: SeedSummary) -> None:
     print(
         f"seeded {summary.calls:,} calls ({summary.soft_deleted_calls:,} soft-deleted), "
         f"{summary.appointments:,} appointments ({summary.soft_deleted_appointments:,} "
@@ -283,7 +325,7 @@ def _seed(args: argparse.Namespace, settings: Settings) -> int:
     _print_seed(seed(settings.database_url, _seed_spec(args), args.truth))
     if args.truth:
         print(f"ground truth written to {args.truth}")
-    return 0
+    return ExitCode.CLEAN
 
 
 def _demo(args: argparse.Namespace, settings: Settings) -> int:
@@ -297,10 +339,10 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"database {redacted(settings.database_url)} ({state})")
     print(f"migrations: {', '.join(result.migrations_applied) or 'already at head'}")
     _print_seed(result.seed)
-    return 0
+    return ExitCode.CLEAN
 
 
-COMMANDS = {
+COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "app-schema": _app_schema,
     "migrate": _migrate,
     "seed": _seed,

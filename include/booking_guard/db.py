@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import os
+from collections.abc import Mapping
 from functools import cache
-from pathlib import Path
+from importlib import resources
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -12,18 +13,23 @@ from psycopg import sql
 
 from booking_guard.errors import BookingGuardError
 
-SQL_DIR = Path(os.environ.get("BOOKING_GUARD_SQL_DIR", Path(__file__).resolve().parents[2] / "sql"))
 CONNECT_TIMEOUT_SECONDS = 5
+# The repository's sql/ folder, shipped inside the package (pyproject.toml maps it).
+SQL_PACKAGE = "booking_guard.sql"
 
 
 @cache
 def load_sql(relative_path: str) -> str:
     """The text of a file under ``sql/``: queries live in .sql files, not in Python strings."""
-    path = SQL_DIR / relative_path
     try:
-        return path.read_text(encoding="utf-8")
+        return resources.files(SQL_PACKAGE).joinpath(relative_path).read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise BookingGuardError(f"SQL file not found: {path}") from None
+        raise BookingGuardError(f"SQL file not found: sql/{relative_path}") from None
+
+
+def sql_files(folder: str) -> list[str]:
+    """The names of the files in a folder of ``sql/``."""
+    return sorted(f.name for f in resources.files(SQL_PACKAGE).joinpath(folder).iterdir())
 
 
 def libpq_url(url: str) -> str:
@@ -95,3 +101,11 @@ def drop_database(url: str) -> None:
                 sql.Identifier(database_name(url))
             )
         )
+
+
+def scalar(conn: psycopg.Connection, query: str, params: Mapping[str, object] | None = None) -> Any:
+    """The first column of the first row, for queries that always return one row."""
+    row = conn.execute(query, params).fetchone()
+    if row is None:
+        raise BookingGuardError(f"query returned no row: {query.splitlines()[0]}")
+    return row[0]

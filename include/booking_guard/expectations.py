@@ -1,4 +1,4 @@
-"""Validate a detection run with the GX suites in ``expectations/`` and build Data Docs.
+"""Validate a detection run with the GX suite generated from the rule registry; Data Docs.
 
 The batch is the run's rows of ``bg_rule_findings`` (a query asset on the monitored PostgreSQL
 database), so GX's two queries per ``UnexpectedRowsExpectation`` (a count and a fetch of up to 200
@@ -6,18 +6,21 @@ rows) read the findings table through its index, not the app tables. Validation 
 the last ``keep_results`` runs are pruned before the Data Docs index is rebuilt, so neither the
 build nor the site grows with the 288 runs a day.
 
+The suite is written to the runtime project's expectation store on every run, so Data Docs show
+it as it was validated; nothing hand-kept can disagree with ``sql/rules/rules.yml``.
+
 ``great_expectations`` is imported inside the functions: importing it costs about 3 s.
 """
 
 from __future__ import annotations
 
 import importlib
-import json
 import logging
 import os
 import shutil
 import threading
 from dataclasses import dataclass
+from importlib import resources
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -25,10 +28,12 @@ from typing import Any
 import yaml
 
 from booking_guard.db import sqlalchemy_url
-from booking_guard.rules import DetectionRun
+from booking_guard.detection import DetectionRun
+from booking_guard.rules import Rule
 
-GX_PROJECT_DIR = Path(__file__).resolve().parents[2] / "expectations"
-SUITE_FILES = ("booking_guard_consistency.json",)
+# The repository's expectations/ folder, shipped inside the package (pyproject.toml maps it).
+GX_PROJECT_PACKAGE = "booking_guard.gx_project"
+SUITE_NAME = "booking_guard_consistency"
 DEFAULT_KEEP_RESULTS = 48
 
 
@@ -56,22 +61,36 @@ def prewarm() -> threading.Thread:
 
 
 def runtime_dir() -> Path:
-    """Where results and Data Docs are written (``BOOKING_GUARD_GX_DIR``)."""
-    default = GX_PROJECT_DIR.parent / "var" / "gx"
-    return Path(os.environ.get("BOOKING_GUARD_GX_DIR", default)).resolve()
+    """Where results and Data Docs are written (``BOOKING_GUARD_GX_DIR``, default ``var/gx``)."""
+    return Path(os.environ.get("BOOKING_GUARD_GX_DIR", "var/gx")).resolve()
 
 
 def _project_config(runtime: Path) -> dict[str, Any]:
-    text = (GX_PROJECT_DIR / "great_expectations.yml").read_text(encoding="utf-8")
-    return yaml.safe_load(Template(text).substitute(RUNTIME_DIR=runtime))
+    config = resources.files(GX_PROJECT_PACKAGE).joinpath("great_expectations.yml")
+    text = config.read_text(encoding="utf-8")
+    loaded: dict[str, Any] = yaml.safe_load(Template(text).substitute(RUNTIME_DIR=runtime))
+    return loaded
 
 
-def load_suite_definitions() -> list[dict[str, Any]]:
-    """The suites as committed (JSON, one file per suite)."""
-    return [
-        json.loads((GX_PROJECT_DIR / "suites" / name).read_text(encoding="utf-8"))
-        for name in SUITE_FILES
-    ]
+def expectation(rule: Rule) -> dict[str, Any]:
+    """The rule's expectation over a run's findings: no row of this rule is expected."""
+    return {
+        "type": "unexpected_rows_expectation",
+        "kwargs": {
+            "unexpected_rows_query": (
+                "SELECT entity_type, entity_id, company_id, column_name FROM {batch}"
+                f" WHERE rule_id = '{rule.id}'"
+            )
+        },
+        "meta": {"rule_id": rule.id},
+        "description": f"{rule.description} (rule {rule.id}, {rule.severity})",
+        "severity": str(rule.severity),
+    }
+
+
+def suite_definition(rules: list[Rule]) -> dict[str, Any]:
+    """The suite, generated from the rule registry: one expectation per rule that ran."""
+    return {"name": SUITE_NAME, "expectations": [expectation(rule) for rule in rules]}
 
 
 def validate(
@@ -84,7 +103,7 @@ def validate(
     """Run the suites against the findings of ``run``; expectations of rules that did not run
     (full-scan-only rules in an incremental run) are left out rather than reported as passing."""
     import great_expectations as gx
-    from great_expectations.checkpoint import UpdateDataDocsAction
+    from great_expectations.checkpoint.actions import UpdateDataDocsAction
 
     logging.getLogger("great_expectations").setLevel(logging.WARNING)
     runtime = runtime_dir()
@@ -98,18 +117,12 @@ def validate(
     )
     batch = asset.add_batch_definition_whole_table(f"{run.mode}_run")
 
-    definitions = []
-    for raw in load_suite_definitions():
-        raw = dict(raw)
-        raw["expectations"] = [
-            e for e in raw["expectations"] if e.get("meta", {}).get("rule_id") in run.counts
-        ]
-        suite = context.suites.add(gx.ExpectationSuite(**raw))
-        definitions.append(
-            context.validation_definitions.add(
-                gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
-            )
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_definition(run.rules)))
+    definitions = [
+        context.validation_definitions.add(
+            gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
         )
+    ]
     checkpoint = context.checkpoints.add(
         gx.Checkpoint(
             name="booking_guard_consistency",
@@ -124,13 +137,14 @@ def validate(
 
     results = [
         RuleResult(
-            rule_id=r.expectation_config.meta["rule_id"],
+            rule_id=config.meta["rule_id"],
             success=bool(r.success),
             unexpected=int(r.result.get("observed_value") or 0),
-            severity=str(r.expectation_config.severity.value),
+            severity=str(config.severity.value),
         )
         for validation in outcome.run_results.values()
         for r in validation.results
+        if (config := r.expectation_config) is not None
     ]
     index = runtime / "data_docs" / "index.html"
     return ValidationSummary(

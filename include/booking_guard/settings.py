@@ -9,6 +9,7 @@ from datetime import time
 from urllib.parse import urlsplit
 
 from booking_guard.errors import ConfigurationError
+from booking_guard.severity import Severity
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/booking_guard"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
@@ -26,8 +27,9 @@ class Settings:
     email_to: tuple[str, ...] = ()
     smtp_conn_id: str = "smtp_default"
     alert_cooldown_seconds: int = 300
-    notify_min_severity: str = "warning"
+    notify_min_severity: Severity = Severity.WARNING
     full_scan_at: time | None = time(1, 30)
+    rule_workers: int = 2
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -46,30 +48,15 @@ class Settings:
                 if a.strip()
             ),
             smtp_conn_id=env.get("BOOKING_GUARD_SMTP_CONN_ID", "smtp_default"),
-            alert_cooldown_seconds=_int(env, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS", 300),
-            notify_min_severity=env.get("DATA_CONSISTENCY_ALERT_MIN_SEVERITY", "warning"),
+            alert_cooldown_seconds=_int(
+                env, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS", 300, bounds=(1, 7 * 24 * 3600)
+            ),
+            notify_min_severity=_severity(env, "DATA_CONSISTENCY_ALERT_MIN_SEVERITY"),
             full_scan_at=_time(env, "BOOKING_GUARD_FULL_SCAN_AT", time(1, 30)),
+            rule_workers=_int(env, "BOOKING_GUARD_RULE_WORKERS", 2, bounds=(1, 32)),
         )
         settings.validate()
         return settings
-
-    @classmethod
-    def from_airflow(cls) -> Settings:
-        """In a DAG task: as ``from_env``, but when ``BOOKING_GUARD_DATABASE_CONN_ID`` names an
-        Airflow connection (``AIRFLOW_CONN_*`` works), the monitored database comes from it."""
-        conn_id = os.environ.get("BOOKING_GUARD_DATABASE_CONN_ID")
-        if not conn_id:
-            return cls.from_env()
-        from airflow.sdk import BaseHook
-
-        try:
-            uri = BaseHook.get_connection(conn_id).get_uri()
-        except Exception as exc:
-            raise ConfigurationError(
-                f"BOOKING_GUARD_DATABASE_CONN_ID names connection {conn_id!r}, which cannot be"
-                f" read: {exc}"
-            ) from None
-        return cls.from_env(uri)
 
     def validate(self) -> None:
         _require_url("BOOKING_GUARD_DATABASE_URL", self.database_url, {"postgresql", "postgres"})
@@ -78,21 +65,11 @@ class Settings:
             raise ConfigurationError(
                 "DATA_CONSISTENCY_ALERT_EMAIL is on but DATA_CONSISTENCY_ALERT_EMAIL_TO is empty"
             )
-        if self.alert_cooldown_seconds < 1:
-            raise ConfigurationError("DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS must be 1 or more")
-        if self.notify_min_severity not in SEVERITIES:
-            raise ConfigurationError(
-                f"DATA_CONSISTENCY_ALERT_MIN_SEVERITY must be one of {', '.join(SEVERITIES)},"
-                f" got {self.notify_min_severity!r}"
-            )
 
     @property
-    def notify_severities(self) -> list[str]:
+    def notify_severities(self) -> list[Severity]:
         """The severities that are sent, from the most severe down to the configured minimum."""
-        return list(SEVERITIES[: SEVERITIES.index(self.notify_min_severity) + 1])
-
-
-SEVERITIES = ("critical", "warning", "info")
+        return self.notify_min_severity.and_above()
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -119,14 +96,27 @@ def _time(env: Mapping[str, str], name: str, default: time) -> time | None:
         raise ConfigurationError(f"{name} must be a time of day HH:MM (UTC), got {raw!r}") from None
 
 
-def _int(env: Mapping[str, str], name: str, default: int) -> int:
+def _int(env: Mapping[str, str], name: str, default: int, *, bounds: tuple[int, int]) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
         return default
+    low, high = bounds
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _severity(env: Mapping[str, str], name: str) -> Severity:
+    raw = env.get(name) or Severity.WARNING.value
+    try:
+        return Severity(raw)
+    except ValueError:
+        allowed = ", ".join(Severity)
+        raise ConfigurationError(f"{name} must be one of {allowed}, got {raw!r}") from None
 
 
 def _require_url(name: str, value: str, schemes: set[str]) -> None:

@@ -12,8 +12,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from booking_guard import alerts, rules
-from booking_guard.callbacks import slack_failure_callback
+from booking_guard import alerts, detection
+from booking_guard.airflow.notifier import slack_failure_notifier
 from booking_guard.notifications import notify
 from booking_guard.settings import Settings
 from tests.helpers import plant, query
@@ -74,14 +74,14 @@ def test_email_is_sent_grouped_and_without_personal_data(migrated_db: str, smtp)
         " VALUES (1, 1, '+49 170 1234567', 'Anna Müller', NULL),"
         " (2, 1, '+49 170 7654321', 'Ben Schmidt', NULL)",
     )
-    alerts.record(migrated_db, rules.detect(migrated_db, full=True))
+    alerts.record(migrated_db, detection.detect(migrated_db, full=True))
     settings = replace(
         Settings(database_url=migrated_db, redis_url="redis://127.0.0.1:6379/0"),
         slack_enabled=False,
         email_enabled=True,
         email_to=("oncall@example.org",),
     )
-    report = notify(migrated_db, settings)
+    report = notify(settings)
     assert report.sent == ["notify:missing_direction:1"] and report.channels == ["email"]
     (message,) = smtp.messages
     assert message["X-Rcpt"] == "oncall@example.org"
@@ -108,7 +108,7 @@ def test_email_without_recipients_is_a_configuration_error(monkeypatch) -> None:
 
 def test_failure_callback_posts_names_and_ids_only(slack) -> None:
     ti = SimpleNamespace(task_id="detect", dag_id="consistency_monitor", log_url="http://x/log")
-    slack_failure_callback({"ti": ti, "run_id": "scheduled__2026", "exception": "+49 170 1234567"})
+    slack_failure_notifier({"ti": ti, "run_id": "scheduled__2026", "exception": "+49 170 1234567"})
     (text,) = slack.texts
     assert "`detect`" in text and "`consistency_monitor`" in text and "scheduled__2026" in text
     assert "1234567" not in text
@@ -116,4 +116,4 @@ def test_failure_callback_posts_names_and_ids_only(slack) -> None:
 
 def test_failure_callback_never_raises(monkeypatch) -> None:
     monkeypatch.setenv("BOOKING_GUARD_SLACK_CONN_ID", "no_such_connection")
-    slack_failure_callback({"dag_run": SimpleNamespace(dag_id="d"), "run_id": "r"})
+    slack_failure_notifier({"dag_run": SimpleNamespace(dag_id="d"), "run_id": "r"})

@@ -6,7 +6,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from booking_guard import alerts, expectations, rules
+from booking_guard import alerts, detection, expectations, rules
 from booking_guard.monitor import run_check
 from booking_guard.seed import Truth
 from booking_guard.settings import Settings
@@ -24,7 +24,7 @@ def open_alerts(url: str) -> set[Truth]:
 
 def test_alerts_match_the_truth_and_are_deduplicated(seeded) -> None:
     url, truth = seeded
-    first = alerts.record(url, rules.detect(url, full=True))
+    first = alerts.record(url, detection.detect(url, full=True))
     assert first.opened == len(truth) and first.seen_again == 0
     assert open_alerts(url) == truth
     ((severity_ok,),) = query(
@@ -40,7 +40,7 @@ def test_alerts_match_the_truth_and_are_deduplicated(seeded) -> None:
     )
     assert severity_ok
 
-    second = alerts.record(url, rules.detect(url, full=True))
+    second = alerts.record(url, detection.detect(url, full=True))
     assert (second.opened, second.seen_again, second.resolved) == (0, len(truth), 0)
     assert query(url, "SELECT count(*) FROM data_consistency_alerts") == [(len(truth),)]
     ((moved,),) = query(
@@ -51,7 +51,7 @@ def test_alerts_match_the_truth_and_are_deduplicated(seeded) -> None:
 
 def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
     url, truth = seeded
-    alerts.record(url, rules.detect(url, full=True))
+    alerts.record(url, detection.detect(url, full=True))
     fixed = sorted(t.entity_id for t in truth if t.rule == "missing_direction")[:3]
     query(
         url,
@@ -59,17 +59,17 @@ def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
         (fixed,),
     )
 
-    incremental = alerts.record(url, rules.detect(url, since=query(url, "SELECT now()")[0][0]))
+    incremental = alerts.record(url, detection.detect(url, since=query(url, "SELECT now()")[0][0]))
     assert incremental.resolved == 0  # only a full scan resolves
 
-    changes = alerts.record(url, rules.detect(url, full=True))
+    changes = alerts.record(url, detection.detect(url, full=True))
     assert changes.resolved == 3 and changes.opened == 0
     resolved = {Truth("missing_direction", "call", i) for i in fixed}
     assert open_alerts(url) == truth - resolved
 
     # The problem comes back: a new alert opens beside the resolved one.
     plant(url, "UPDATE calls SET direction = NULL WHERE id = %s", (fixed[0],))
-    assert alerts.record(url, rules.detect(url, full=True)).opened == 1
+    assert alerts.record(url, detection.detect(url, full=True)).opened == 1
     assert query(
         url,
         "SELECT count(*), count(resolved_at) FROM data_consistency_alerts"
@@ -80,7 +80,7 @@ def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
 
 def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> None:
     url, truth = seeded
-    run = rules.detect(url, full=True)
+    run = detection.detect(url, full=True)
     result = expectations.validate(url, run, keep_results=3)
     assert not result.success
     by_rule = {r.rule_id: r for r in result.results}
@@ -91,7 +91,7 @@ def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> No
     assert result.data_docs_index is not None and result.data_docs_index.exists()
 
     # Incremental: full-scan-only rules are left out; clean rules pass.
-    incremental = rules.detect(url, since=query(url, "SELECT now()")[0][0])
+    incremental = detection.detect(url, since=query(url, "SELECT now()")[0][0])
     outcome = expectations.validate(url, incremental, keep_results=3)
     assert outcome.success
     assert "link_backref_mismatch" not in {r.rule_id for r in outcome.results}
@@ -102,15 +102,8 @@ def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> No
     kept = list((runtime / "validations").glob("*/*/*"))
     pages = list((runtime / "data_docs" / "validations").glob("*/*/*"))
     assert len(kept) == 3 and len(pages) == 3  # pruned, the site stays small
-
-
-def test_suite_file_has_one_expectation_per_rule() -> None:
-    (suite,) = expectations.load_suite_definitions()
-    ids = [e["meta"]["rule_id"] for e in suite["expectations"]]
-    assert sorted(ids) == sorted(r.id for r in rules.RULES)
-    for e in suite["expectations"]:
-        assert e["type"] == "unexpected_rows_expectation"
-        assert f"rule_id = '{e['meta']['rule_id']}'" in e["kwargs"]["unexpected_rows_query"]
+    stored = [json.loads(p.read_text()) for p in (runtime / "expectations").rglob("*.json")]
+    assert [s["name"] for s in stored] == [expectations.SUITE_NAME]  # Data Docs show the suite
 
 
 def test_data_docs_carry_no_personal_data(seeded) -> None:

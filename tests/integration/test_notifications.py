@@ -11,10 +11,12 @@ from dataclasses import replace
 
 import pytest
 
-from booking_guard import alerts, rules
+from booking_guard import alerts, detection
 from booking_guard.monitor import run_check
-from booking_guard.notifications import mask, notify
+from booking_guard.notifications import notify
+from booking_guard.privacy import mask
 from booking_guard.settings import Settings
+from booking_guard.severity import Severity
 from tests.helpers import plant, query
 
 
@@ -74,7 +76,7 @@ def db(migrated_db: str) -> str:
 
 
 def detect_and_record(url: str) -> None:
-    alerts.record(url, rules.detect(url, full=True))
+    alerts.record(url, detection.detect(url, full=True))
 
 
 def unnotified(url: str) -> int:
@@ -88,7 +90,7 @@ def unnotified(url: str) -> int:
 def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, private_redis) -> None:
     settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=2)
     detect_and_record(db)
-    report = notify(db, settings)
+    report = notify(settings)
     assert sorted(report.sent) == [
         "notify:missing_appointment:1",
         "notify:missing_direction:1",
@@ -101,19 +103,19 @@ def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, priv
     # A new finding of a group inside its cooldown waits; other groups are independent.
     plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
-    again = notify(db, settings)
+    again = notify(settings)
     assert again.sent == [] and again.throttled == ["notify:missing_direction:1"]
     assert unnotified(db) == 1 and len(slack.received) == 3
 
     time.sleep(2.1)  # the cooldown is clock-driven: after it the group is sent again
-    later = notify(db, settings)
+    later = notify(settings)
     assert later.sent == ["notify:missing_direction:1"] and unnotified(db) == 0
     assert "1 open alert " in slack.texts[-1]
 
 
 def test_messages_carry_no_personal_data(db, slack, private_redis) -> None:
     detect_and_record(db)
-    notify(db, Settings(database_url=db, redis_url=private_redis, notify_min_severity="info"))
+    notify(Settings(database_url=db, redis_url=private_redis, notify_min_severity=Severity.INFO))
     assert len(slack.received) == 4
     text = " ".join(slack.texts)
     for secret in ("1234567", "7654321", "5550001", "Anna", "Müller", "Schmidt", "Weber"):
@@ -127,12 +129,12 @@ def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:
     settings = Settings(database_url=db, redis_url=private_redis)
     slack.status = 500
     report = run_check(settings, full=True, build_docs=False)  # detection does not fail
-    assert report.exit_code == 2 and report.errors == []
+    assert report.worst_severity is Severity.CRITICAL and report.errors == []
     assert len(report.notifications.failed) == 3 and report.notifications.sent == []
     assert unnotified(db) == 4  # nothing lost
 
     slack.status = 200  # Slack is back: the next run sends at once, no cooldown was spent
-    retry = notify(db, settings)
+    retry = notify(settings)
     assert len(retry.sent) == 3 and unnotified(db) == 0
     assert len(slack.received) == 6
 
@@ -140,13 +142,13 @@ def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:
 def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, private_redis) -> None:
     settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=300)
     detect_and_record(db)
-    assert len(notify(db, settings).sent) == 3
+    assert len(notify(settings).sent) == 3
 
     stop(private_redis)
     plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL), (5, 2, NULL)")
     detect_and_record(db)
     started = time.monotonic()
-    report = notify(db, settings)
+    report = notify(settings)
     assert time.monotonic() - started < 3  # short Redis timeouts, no retry storm
     assert report.throttle_backend == "postgresql"
     assert report.sent == [] and sorted(report.throttled) == [
@@ -159,15 +161,15 @@ def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, priva
 def test_redis_down_from_the_start_still_throttles(db, slack) -> None:
     settings = Settings(database_url=db, redis_url=f"redis://127.0.0.1:{free_port()}/0")
     detect_and_record(db)
-    first = notify(db, settings)
+    first = notify(settings)
     assert first.throttle_backend == "postgresql" and len(first.sent) == 3
     plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL)")
     detect_and_record(db)
-    assert notify(db, settings).throttled == ["notify:missing_direction:1"]
+    assert notify(settings).throttled == ["notify:missing_direction:1"]
 
 
 def test_no_channel_means_nothing_is_marked_sent(db, slack) -> None:
     detect_and_record(db)
-    report = notify(db, replace(Settings(database_url=db), slack_enabled=False))
+    report = notify(replace(Settings(database_url=db), slack_enabled=False))
     assert report.channels == [] and report.sent == []
     assert unnotified(db) == 4 and slack.received == []

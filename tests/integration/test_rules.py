@@ -6,7 +6,7 @@ from datetime import timedelta
 
 import pytest
 
-from booking_guard import rules
+from booking_guard import detection, rules
 from booking_guard.seed import Truth
 from tests.helpers import ANCHOR, plant, query
 
@@ -43,7 +43,7 @@ def test_registry_matches_the_sql_files_and_the_issue() -> None:
 
 def test_full_scan_finds_exactly_the_planted_defects(seeded) -> None:
     url, truth = seeded
-    run = rules.detect(url, full=True)
+    run = detection.detect(url, full=True)
     found = findings(url, run.run_id)
     for rule in rules.RULES:  # recall and precision 100 %, rule by rule
         planted = {t for t in truth if t.rule == rule.id}
@@ -56,7 +56,7 @@ def test_full_scan_finds_exactly_the_planted_defects(seeded) -> None:
 def test_incremental_run_sees_only_the_window(seeded) -> None:
     url, _ = seeded
     since = ANCHOR + timedelta(hours=1)
-    assert rules.detect(url, since=since).total == 0  # nothing changed after the seed
+    assert detection.detect(url, since=since).total == 0  # nothing changed after the seed
 
     # New defects after `since`: on both sides of the call <-> appointment link.
     plant(url, "UPDATE calls SET direction = NULL, updated_at = %s WHERE id = 5", (since,))
@@ -72,7 +72,7 @@ def test_incremental_run_sees_only_the_window(seeded) -> None:
         "UPDATE appointments SET deleted_at = %s, updated_at = %s WHERE id = %s",
         (since, since, appointment),
     )
-    run = rules.detect(url, since=since)
+    run = detection.detect(url, since=since)
     assert run.mode == "incremental"
     assert "link_backref_mismatch" not in run.counts  # full scan only
     assert findings(url, run.run_id) == {
@@ -83,15 +83,15 @@ def test_incremental_run_sees_only_the_window(seeded) -> None:
 
 def test_incremental_default_window_starts_at_the_last_successful_run(seeded) -> None:
     url, _ = seeded
-    first = rules.detect(url)  # no successful run yet: a full scan
+    first = detection.detect(url)  # no successful run yet: a full scan
     assert first.mode == "full"
-    rules.finish_run(url, first, succeeded=True)
-    second = rules.detect(url)
+    detection.finish_run(url, first, succeeded=True)
+    second = detection.detect(url)
     assert second.mode == "incremental"
     ((started,),) = query(
         url, "SELECT started_at FROM bg_check_runs WHERE id = %s", (first.run_id,)
     )
-    assert second.window_start == started - rules.WINDOW_OVERLAP
+    assert second.window_start == started - detection.WINDOW_OVERLAP
 
 
 def test_soft_deleted_rows_are_not_live_data(migrated_db: str) -> None:
@@ -102,7 +102,7 @@ def test_soft_deleted_rows_are_not_live_data(migrated_db: str) -> None:
         " deleted_at) VALUES (1, 1, NULL, 'appointment_booked', false, now()),"
         " (2, 1, '', 'appointment_booked', false, NULL)",
     )
-    run = rules.detect(migrated_db, full=True)
+    run = detection.detect(migrated_db, full=True)
     assert findings(migrated_db, run.run_id) == {
         Truth("missing_direction", "call", 2),
         Truth("session_outcome_mismatch", "call", 2),
@@ -134,13 +134,12 @@ def test_check_call(migrated_db: str, setup: str, expected: list[str]) -> None:
         " appointment_made, appointment_link_status) VALUES"
         " (1, 1, 'call_x', 'inbound', 'information_only', false, 'not_applicable')",
     )
-    assert rules.check_call(migrated_db, 1) == []
+    assert detection.check_call(migrated_db, 1) == []
     plant(migrated_db, setup)
-    issues = rules.check_call(migrated_db, 1)
-    assert [i["type"] for i in issues] == expected
-    for issue in issues:
-        assert issue["call_id"] == 1
-        assert issue["severity"] == rules.RULES_BY_ID[issue["type"]].severity
+    findings = detection.check_call(migrated_db, 1)
+    assert [f.rule.id for f in findings] == expected
+    for finding in findings:
+        assert (finding.entity_type, finding.entity_id) in {("call", 1)}
 
 
 def test_check_call_covers_the_call_s_appointments(migrated_db: str) -> None:
@@ -156,44 +155,44 @@ def test_check_call_covers_the_call_s_appointments(migrated_db: str) -> None:
         "INSERT INTO appointments (id, company_id, call_id, calcom_v2_booking_id, status)"
         " VALUES (10, 2, 1, 'bk', 'booked'), (11, 1, NULL, 'bk', 'scheduled')",
     )
-    issues = rules.check_call(migrated_db, 1)
-    assert [(i["type"], i["entity_id"]) for i in issues] == [
+    findings = detection.check_call(migrated_db, 1)
+    assert [(f.rule.id, f.entity_id) for f in findings] == [
         ("cross_tenant_link", 10),
         ("duplicate_booking_id", 10),
         ("invalid_value", 10),
     ]
-    assert issues[2]["column"] == "status"
+    assert findings[2].column == "status"
 
 
 def test_findings_are_kept_for_the_last_runs_and_never_pruned_under_a_running_one(seeded) -> None:
     url, _ = seeded
-    running = rules.detect(url, full=True)  # still being validated elsewhere
+    running = detection.detect(url, full=True)  # still being validated elsewhere
     finished = []
     for _ in range(4):
-        run = rules.detect(url, full=True)
-        rules.finish_run(url, run, succeeded=True)
+        run = detection.detect(url, full=True)
+        detection.finish_run(url, run, succeeded=True)
         finished.append(run.run_id)
     kept = {r for (r,) in query(url, "SELECT DISTINCT run_id FROM bg_rule_findings")}
-    assert kept == {running.run_id, *finished[-rules.KEEP_FINDING_RUNS :]}
+    assert kept == {running.run_id, *finished[-detection.KEEP_FINDING_RUNS :]}
 
 
 def test_scheduled_runs_catch_up_from_the_last_successful_run(seeded) -> None:
-    from booking_guard.monitor import step_detect
+    from booking_guard.monitor import detect
     from booking_guard.settings import Settings
 
     url, _ = seeded
-    first = rules.detect(url, full=True)
-    rules.finish_run(url, first, succeeded=True)
+    first = detection.detect(url, full=True)
+    detection.finish_run(url, first, succeeded=True)
     ((started,),) = query(
         url, "SELECT started_at FROM bg_check_runs WHERE id = %s", (first.run_id,)
     )
     # The monitor was down: the next interval starts an hour after the last successful run.
     later = started + timedelta(hours=1)
     settings = Settings(database_url=url, full_scan_at=None)
-    run = step_detect(settings, interval=(later, later + timedelta(minutes=5)))
-    assert run["mode"] == "incremental"
-    assert run["window_start"] == (started - rules.WINDOW_OVERLAP).isoformat()
-    explicit = rules.detect(url, since=later)  # an explicit --since is taken as given
+    run = detect(settings, interval=(later, later + timedelta(minutes=5)))
+    assert run.mode == "incremental"
+    assert run.window_start == started - detection.WINDOW_OVERLAP
+    explicit = detection.detect(url, since=later)  # an explicit --since is taken as given
     assert explicit.window_start == later
 
 

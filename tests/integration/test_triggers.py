@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from booking_guard import migrations, rules
+from booking_guard import detection, migrations
 from tests.helpers import plant, query
 
 
@@ -132,7 +132,7 @@ def test_updates_that_do_not_touch_the_columns_do_no_work(db: str) -> None:
 def _findings(url: str):
     from booking_guard.seed import Truth
 
-    run = rules.detect(url, full=True)
+    run = detection.detect(url, full=True)
     rows = query(
         url,
         "SELECT rule_id, entity_type, entity_id, column_name FROM bg_rule_findings"

@@ -51,7 +51,10 @@ def run_sql_file(relative_path: str) -> None:
     if migration.as_sql:
         migration.impl.static_output(statement)
     else:
-        migration.connection.connection.driver_connection.execute(statement)
+        driver = migration.connection.connection.driver_connection if migration.connection else None
+        if driver is None:
+            raise MigrationError("a migration ran without a database connection")
+        driver.execute(statement)
 
 
 def _config(url: str, out: TextIO) -> Config:
@@ -118,7 +121,7 @@ def _run(url: str, action: str, target: str, *, sql: bool, out: TextIO) -> list[
 
 def _db_message(url: str, exc: sa.exc.DBAPIError | psycopg.Error) -> str:
     """One line for the user: the lock, the connection, or the server's message and hint."""
-    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) else exc
+    orig = exc.orig if isinstance(exc, sa.exc.DBAPIError) and exc.orig is not None else exc
     sqlstate = getattr(orig, "sqlstate", None)
     if sqlstate == "55P03":
         return "another booking-guard migration holds the lock; try again when it has finished"
@@ -153,7 +156,10 @@ def status(url: str) -> MigrationStatus:
         for rev in reversed(list(script.iterate_revisions("head", current or "base")))
         if rev.revision != current
     ]
-    return MigrationStatus(current=current, head=script.get_current_head(), pending=pending)
+    head = script.get_current_head()
+    if head is None:
+        raise MigrationError("the migrations this code ships have no single head")
+    return MigrationStatus(current=current, head=head, pending=pending)
 
 
 def deploy(url: str, target: str = "head", *, pretend: bool = False) -> str:

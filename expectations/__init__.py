@@ -1,0 +1,1 @@
+"""The Great Expectations project configuration, shipped inside the package as data."""

@@ -1,0 +1,261 @@
+"""Running the rules: a detection run's life cycle and the engine that fills its findings.
+
+A run executes each rule's query once, inside PostgreSQL, writing the violating keys into
+``bg_rule_findings`` under the run's id. Everything downstream (the Great Expectations suite, the
+alert writer, corrections, notifications) reads that table, so the app tables are scanned once
+per rule. This module owns a run from ``INSERT`` to its closing ``UPDATE``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Literal
+
+import psycopg
+from psycopg import sql
+from psycopg.types.json import Jsonb
+
+from booking_guard.db import connect, load_sql, scalar
+from booking_guard.errors import BookingGuardError
+from booking_guard.rules import RULES, RULES_BY_ID, Rule, ScopeKind
+
+# The incremental window reaches back this far before the last successful run's start, so a row
+# committed by a transaction that began before that run is not missed.
+WINDOW_OVERLAP = timedelta(minutes=2)
+# Findings of older runs are dropped; the last few stay for the suite, the alerts and debugging.
+KEEP_FINDING_RUNS = 3
+DEFAULT_FULL_SCAN_WORKERS = 2
+
+Mode = Literal["full", "incremental"]
+
+
+@dataclass
+class DetectionRun:
+    """What a detection run did: its id (the key of its findings), window, and counts."""
+
+    run_id: int
+    mode: Mode
+    window_start: datetime | None
+    counts: dict[str, int]
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def rules(self) -> list[Rule]:
+        return [RULES_BY_ID[rule_id] for rule_id in self.counts]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One violation of one rule by one entity (and column, for value rules)."""
+
+    rule: Rule
+    entity_type: str
+    entity_id: int
+    company_id: int | None
+    column: str | None
+    detail: dict[str, object]
+
+
+def require_monitor_tables(conn: psycopg.Connection) -> None:
+    """A clear error, not a missing-relation one, when the migrations were never deployed."""
+    missing = scalar(conn, load_sql("runs/missing_tables.sql"))
+    if missing:
+        raise BookingGuardError(
+            f"the monitor's tables are missing ({missing}): run `booking-guard migrate` first"
+        )
+
+
+def last_successful_start(conn: psycopg.Connection) -> datetime | None:
+    """Where an incremental window starts: the last successful run's start minus the overlap."""
+    started: datetime | None = scalar(conn, load_sql("runs/last_success.sql"))
+    return None if started is None else started - WINDOW_OVERLAP
+
+
+def detect(
+    url: str,
+    *,
+    full: bool = False,
+    since: datetime | None = None,
+    rules: Sequence[Rule] = RULES,
+    workers: int = DEFAULT_FULL_SCAN_WORKERS,
+    catch_up: bool = False,
+) -> DetectionRun:
+    """Open a run and fill its findings; incremental from ``since`` or the last run.
+
+    An incremental run without ``since`` starts at the last successful run's start minus
+    ``WINDOW_OVERLAP``; with no successful run yet, it is a full scan. With ``catch_up`` (the
+    scheduled DAG) the window also reaches back to the last successful run, so changes made while
+    the monitor was down or failing are not skipped. A full scan runs the rules on ``workers``
+    connections at once; an incremental one on one (its window is a session's temp table).
+    A run whose detection fails is closed as failed, not left running.
+    """
+    with connect(url, autocommit=True) as conn:
+        require_monitor_tables(conn)
+        if not full and (since is None or catch_up):
+            last = last_successful_start(conn)
+            since = min(filter(None, (since, last)), default=None)
+            full = since is None
+        mode: Mode = "full" if full else "incremental"
+        window_start = None if full else since
+        run_id: int = scalar(
+            conn, load_sql("runs/start.sql"), {"mode": mode, "window_start": window_start}
+        )
+    scope = ScopeKind.FULL if full else ScopeKind.INCREMENTAL
+    selected = [r for r in rules if scope in r.scopes]
+    run = DetectionRun(run_id, mode, window_start, counts={})
+    with failing_run(url, run):
+        _fill_findings(url, run, selected, scope, since, workers if full else 1)
+        if full:
+            with connect(url, autocommit=True) as conn:
+                conn.execute("ANALYZE bg_rule_findings")
+    run.counts = {r.id: run.counts[r.id] for r in selected}
+    run.seconds = {r.id: run.seconds[r.id] for r in selected}
+    return run
+
+
+def _fill_findings(
+    url: str,
+    run: DetectionRun,
+    selected: list[Rule],
+    scope: ScopeKind,
+    since: datetime | None,
+    workers: int,
+) -> None:
+    """Each rule's query once, on a small pool of connections taking rules from one queue."""
+    queue = list(selected)
+    lock = threading.Lock()
+    insert = sql.SQL(load_sql("rules/_insert_findings.sql"))
+
+    def work() -> None:
+        with connect(url, autocommit=True) as conn:
+            if scope is ScopeKind.INCREMENTAL:
+                # Several statements with one parameter: bound client-side.
+                psycopg.ClientCursor(conn).execute(
+                    load_sql("rules/_scope_window.sql"), {"since": since}
+                )
+            while True:
+                with lock:
+                    if not queue:
+                        return
+                    rule = queue.pop(0)
+                started = time.perf_counter()
+                found = conn.execute(
+                    insert.format(rule=rule.query(scope)),
+                    {"run_id": run.run_id, "rule_id": rule.id},
+                ).rowcount
+                with lock:
+                    run.counts[rule.id] = found
+                    run.seconds[rule.id] = round(time.perf_counter() - started, 3)
+
+    workers = max(1, min(workers, len(selected)))
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        for future in [pool.submit(work) for _ in range(workers)]:
+            future.result()
+
+
+@contextmanager
+def failing_run(url: str, run: DetectionRun) -> Iterator[None]:
+    """Close the run as failed when the block raises: a run never stays "running" because a
+    step after detection (validation, alert writing) broke."""
+    try:
+        yield
+    except BaseException:
+        finish_run(url, run, succeeded=False)
+        raise
+
+
+def finish_run(url: str, run: DetectionRun, *, succeeded: bool) -> None:
+    """Close the run (its first outcome stands) and drop the findings of runs older than the
+    last ``KEEP_FINDING_RUNS``."""
+    with connect(url) as conn:
+        conn.execute(
+            load_sql("runs/finish.sql"),
+            {
+                "status": "succeeded" if succeeded else "failed",
+                "findings": run.total,
+                "summary": Jsonb(run.counts),
+                "run_id": run.run_id,
+            },
+        )
+        conn.execute(load_sql("rules/_prune_findings.sql"), {"keep": KEEP_FINDING_RUNS})
+
+
+def samples(url: str, run_id: int, limit: int) -> dict[str, list[int]]:
+    """Per rule of a run, the first ``limit`` entity ids."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            load_sql("runs/samples.sql"), {"run_id": run_id, "samples": limit}
+        ).fetchall()
+    return {rule_id: list(ids) for rule_id, ids in rows}
+
+
+def check_entities(
+    url: str,
+    *,
+    call_ids: Iterable[int] = (),
+    appointment_ids: Iterable[int] = (),
+    rules: Sequence[Rule] = RULES,
+) -> list[Finding]:
+    """The findings of the given calls and appointments (and their linked rows), no writes.
+
+    The same rule files as a run, with the entity scope: check-call, the review queue and the
+    event path use it. Ordered by the registry, then entity id.
+    """
+    found: list[Finding] = []
+    with connect(url) as conn:
+        psycopg.ClientCursor(conn).execute(
+            load_sql("rules/_scope_entities.sql"),
+            {"call_ids": list(call_ids), "appointment_ids": list(appointment_ids)},
+        )
+        for rule in (r for r in rules if ScopeKind.ENTITY in r.scopes):
+            rows = conn.execute(rule.query(ScopeKind.ENTITY)).fetchall()
+            found += [
+                Finding(rule, entity_type, entity_id, company_id, column, detail)
+                for entity_type, entity_id, company_id, column, detail in sorted(
+                    rows, key=lambda row: (row[1], row[3] or "")
+                )
+            ]
+        conn.rollback()  # the scope's temp tables go with the session; nothing else was written
+    return found
+
+
+def check_call(url: str, call_id: int) -> list[Finding]:
+    """Every rule that applies to one call and its live appointments (BEHAVIOUR §B.2 and more).
+
+    A soft-deleted call has no findings of its own (an appointment pointing to it is the
+    monitor's business); an unknown id is an error.
+    """
+    with connect(url) as conn:
+        row = conn.execute("SELECT deleted_at IS NULL FROM calls WHERE id = %s", (call_id,))
+        live = row.fetchone()
+    if live is None:
+        raise BookingGuardError(f"call {call_id} does not exist")
+    return check_entities(url, call_ids=[call_id]) if live[0] else []
+
+
+@dataclass(frozen=True)
+class RunRecord:
+    """A run as ``bg_check_runs`` keeps it."""
+
+    run_id: int
+    mode: str
+    status: str
+    started_at: datetime
+    findings: int | None
+
+
+def recent_runs(url: str, *, limit: int) -> list[RunRecord]:
+    """The last ``limit`` runs, newest first."""
+    with connect(url) as conn:
+        rows = conn.execute(load_sql("runs/recent.sql"), {"limit": limit}).fetchall()
+    return [RunRecord(*row) for row in rows]
