@@ -94,18 +94,6 @@ def test_email_is_sent_grouped_and_without_personal_data(migrated_db: str, smtp)
         assert secret not in body
 
 
-def test_email_without_recipients_is_a_configuration_error(monkeypatch) -> None:
-    from booking_guard.errors import ConfigurationError
-
-    monkeypatch.setenv("DATA_CONSISTENCY_ALERT_EMAIL", "true")
-    monkeypatch.delenv("DATA_CONSISTENCY_ALERT_EMAIL_TO", raising=False)
-    with pytest.raises(ConfigurationError, match="DATA_CONSISTENCY_ALERT_EMAIL_TO"):
-        Settings.from_env()
-    monkeypatch.setenv("DATA_CONSISTENCY_ALERT_EMAIL", "perhaps")
-    with pytest.raises(ConfigurationError, match="DATA_CONSISTENCY_ALERT_EMAIL must be true"):
-        Settings.from_env()
-
-
 def test_failure_callback_posts_names_and_ids_only(slack) -> None:
     ti = SimpleNamespace(task_id="detect", dag_id="consistency_monitor", log_url="http://x/log")
     slack_failure_notifier({"ti": ti, "run_id": "scheduled__2026", "exception": "+49 170 1234567"})

@@ -14,7 +14,6 @@ import pytest
 from booking_guard import alerts, detection
 from booking_guard.monitor import run_check
 from booking_guard.notifications import notify
-from booking_guard.privacy import mask
 from booking_guard.settings import Settings
 from booking_guard.severity import Severity
 from tests.helpers import plant, query
@@ -120,9 +119,6 @@ def test_messages_carry_no_personal_data(db, slack, private_redis) -> None:
     text = " ".join(slack.texts)
     for secret in ("1234567", "7654321", "5550001", "Anna", "Müller", "Schmidt", "Weber"):
         assert secret not in text
-    assert mask("call +49 170 1234567 or 0170-555 0001, mail anna@example.com, call 1234567") == (
-        "call [phone] or [phone], mail [email], call 1234567"
-    )
 
 
 def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:

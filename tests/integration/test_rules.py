@@ -21,26 +21,6 @@ def findings(url: str, run_id: int) -> set[Truth]:
     return {Truth(*row) for row in rows}
 
 
-def test_registry_matches_the_sql_files_and_the_issue() -> None:
-    assert len(rules.RULES) == 11 == len(rules.RULES_BY_ID)
-    for rule in rules.RULES:
-        assert "_scope}" in rule.sql or not rule.incremental, rule.id
-    severities = {r.id: r.severity for r in rules.RULES}
-    assert severities == {
-        "session_outcome_mismatch": "critical",
-        "missing_appointment": "critical",
-        "missing_direction": "warning",
-        "orphaned_appointment": "warning",
-        "booking_failure": "info",
-        "inconsistent_link_status": "warning",
-        "appointment_call_missing": "critical",
-        "link_backref_mismatch": "warning",
-        "cross_tenant_link": "critical",
-        "duplicate_booking_id": "critical",
-        "invalid_value": "warning",
-    }
-
-
 def test_full_scan_finds_exactly_the_planted_defects(seeded) -> None:
     url, truth = seeded
     run = detection.detect(url, full=True)
@@ -194,38 +174,3 @@ def test_scheduled_runs_catch_up_from_the_last_successful_run(seeded) -> None:
     assert run.window_start == started - detection.WINDOW_OVERLAP
     explicit = detection.detect(url, since=later)  # an explicit --since is taken as given
     assert explicit.window_start == later
-
-
-@pytest.mark.parametrize(
-    ("start", "end", "at", "due"),
-    [
-        ("01:25", "01:30", "01:30", True),
-        ("01:30", "01:35", "01:30", False),
-        ("23:55", "00:00", "00:00", True),
-        ("01:25", "01:30", None, False),
-    ],
-)
-def test_the_daily_full_scan_falls_in_one_interval(start, end, at, due) -> None:
-    from datetime import UTC, datetime, time
-
-    from booking_guard.monitor import full_scan_due
-    from booking_guard.settings import Settings
-
-    def stamp(hhmm: str, day: int) -> datetime:
-        return datetime(2026, 11, day, *map(int, hhmm.split(":")), tzinfo=UTC)
-
-    interval_start = stamp(start, 2)
-    interval_end = stamp(end, 3 if end < start else 2)
-    settings = Settings(full_scan_at=time.fromisoformat(at) if at else None)
-    assert full_scan_due(settings, interval_start, interval_end) is due
-
-
-def test_full_scan_time_setting_is_validated(monkeypatch) -> None:
-    from booking_guard.errors import ConfigurationError
-    from booking_guard.settings import Settings
-
-    monkeypatch.setenv("BOOKING_GUARD_FULL_SCAN_AT", "25:99")
-    with pytest.raises(ConfigurationError, match="BOOKING_GUARD_FULL_SCAN_AT"):
-        Settings.from_env()
-    monkeypatch.setenv("BOOKING_GUARD_FULL_SCAN_AT", "")
-    assert Settings.from_env().full_scan_at is None

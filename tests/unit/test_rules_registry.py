@@ -44,3 +44,23 @@ def test_severity_rank_and_minimum() -> None:
     assert Severity.WARNING.and_above() == [Severity.CRITICAL, Severity.WARNING]
     assert Severity.worst([Severity.INFO, Severity.WARNING]) is Severity.WARNING
     assert Severity.worst([]) is None
+
+
+def test_registry_matches_the_sql_files_and_the_issue() -> None:
+    assert len(rules.RULES) == 11 == len(rules.RULES_BY_ID)
+    for rule in rules.RULES:
+        assert "_scope}" in rule.sql or not rule.incremental, rule.id
+    severities = {r.id: r.severity for r in rules.RULES}
+    assert severities == {
+        "session_outcome_mismatch": "critical",
+        "missing_appointment": "critical",
+        "missing_direction": "warning",
+        "orphaned_appointment": "warning",
+        "booking_failure": "info",
+        "inconsistent_link_status": "warning",
+        "appointment_call_missing": "critical",
+        "link_backref_mismatch": "warning",
+        "cross_tenant_link": "critical",
+        "duplicate_booking_id": "critical",
+        "invalid_value": "warning",
+    }
