@@ -543,9 +543,11 @@ class CircuitBreaker:
         return None
 
     def _local_circuit(self, full: str) -> LocalCircuit:
+        """The local breaker of a circuit; one the outage's bulk load did not bring (a new key, or
+        a call that saw Redis down just before it came back) starts from its stored copy."""
         circuit = self._local.get(full)
         if circuit is None:
-            circuit = self._local[full] = LocalCircuit(Snapshot(circuit_key=full))
+            circuit = self._local[full] = LocalCircuit(self._durable(full))
         return circuit
 
     def _persist(self, change: object) -> None:

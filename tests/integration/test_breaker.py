@@ -209,25 +209,24 @@ def test_a_failure_in_half_open_reopens_with_a_new_cooldown(breaker, clock) -> N
         breaker.execute("calcom", lambda: None)
 
 
-def test_half_open_admits_only_success_threshold_probes(make_breaker, clock) -> None:
+@pytest.mark.parametrize("threshold", [1, 2])
+def test_half_open_admits_only_success_threshold_probes(make_breaker, clock, threshold) -> None:
     """§G-12: the request that just moved open → half_open holds a probe slot too."""
-    for threshold in (1, 2):
-        breaker = make_breaker(success_threshold=threshold)
-        key = f"svc{threshold}"
-        trip(breaker, key)
-        clock.advance(COOLDOWN)
-        rejected: list[str] = []
+    breaker = make_breaker(success_threshold=threshold)
+    trip(breaker, "calcom")
+    clock.advance(COOLDOWN)
+    rejected: list[str] = []
 
-        def nested(depth: int) -> None:
-            if depth == threshold:  # every probe slot is held by an enclosing call
-                with pytest.raises(CircuitOpenError) as raised:
-                    breaker.execute(key, lambda: None)
-                rejected.append(str(raised.value))
-                return
-            breaker.execute(key, nested, depth + 1)
+    def nested(depth: int) -> None:
+        if depth == threshold:  # every probe slot is held by an enclosing call
+            with pytest.raises(CircuitOpenError) as raised:
+                breaker.execute("calcom", lambda: None)
+            rejected.append(str(raised.value))
+            return
+        breaker.execute("calcom", nested, depth + 1)
 
-        nested(0)
-        assert len(rejected) == 1 and "test request in progress" in rejected[0]
+    nested(0)
+    assert len(rejected) == 1 and "test request in progress" in rejected[0]
 
 
 def test_a_crashed_probe_does_not_pin_half_open(breaker, redis_server, clock) -> None:
@@ -322,10 +321,11 @@ def test_a_late_result_from_an_earlier_state_is_discarded(breaker) -> None:
         release.wait(5)
         raise Boom("late")
 
-    errors: list[BaseException] = []
-    worker = threading.Thread(
-        target=lambda: errors.append(pytest.raises(Boom, breaker.execute, "calcom", slow_failure))
-    )
+    def call() -> None:
+        with pytest.raises(Boom):
+            breaker.execute("calcom", slow_failure)
+
+    worker = threading.Thread(target=call)
     worker.start()
     started.wait(5)
     breaker.force_open("calcom")
