@@ -544,3 +544,55 @@ def test_cli_breaker_commands(migrated_db, redis_server) -> None:
     assert cli("breaker", "open", " ", url=migrated_db, env=env).returncode == 3
     with psycopg.connect(migrated_db) as conn:
         assert conn.execute("SELECT state FROM circuit_breaker_states").fetchone()[0] == "closed"
+
+
+@pytest.fixture
+def airflow_api(redis_server, migrated_db, monkeypatch):
+    """Airflow's API server app (SQLite metadata of the session) with the plugin mounted."""
+    import os
+    import sys
+
+    subprocess.run(
+        [os.path.join(os.path.dirname(sys.executable), "airflow"), "db", "migrate"],
+        check=True,
+        capture_output=True,
+    )
+    monkeypatch.setenv("BOOKING_GUARD_REDIS_URL", redis_server.url)
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", migrated_db)
+    import booking_guard_plugin
+    from airflow.api_fastapi.app import create_app, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
+    from fastapi.testclient import TestClient
+
+    booking_guard_plugin._breaker.cache_clear()
+    client = TestClient(create_app("core"))
+    token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="u", role="VIEWER"))
+    yield client, token
+    booking_guard_plugin._breaker().close()
+    booking_guard_plugin._breaker.cache_clear()
+
+
+@pytest.mark.slow
+def test_airflow_plugin_shows_every_breaker_to_airflow_users(airflow_api, make_breaker) -> None:
+    client, token = airflow_api
+    breaker = make_breaker(clock=None)
+    trip(breaker, "calcom")
+    breaker.execute("appointment_booking:service:1", lambda: None)
+    for path in ("state", "metrics", ""):
+        assert client.get(f"/booking-guard/breakers/{path}").status_code == 401
+    auth = {"Authorization": f"Bearer {token}"}
+    state = client.get("/booking-guard/breakers/state", headers=auth).json()
+    by_key = {c["circuit_key"]: c for c in state["circuits"]}
+    assert state["shared_state_up"] is True
+    assert by_key["calcom"]["state"] == "open" and by_key["calcom"]["failure_count"] == 3
+    assert by_key["appointment_booking:service:1"]["counters"]["n_success"] == 1
+    metrics = client.get("/booking-guard/breakers/metrics", cookies={"_token": token}).text
+    assert 'booking_circuit_breaker_state{circuit="calcom",state="open"} 1' in metrics
+    assert 'booking_circuit_breaker_calls_total{circuit="calcom",outcome="failure"} 3' in metrics
+    assert 'booking_circuit_breaker_transitions_total{circuit="calcom",to="open"} 1' in metrics
+    page = client.get("/booking-guard/breakers/", cookies={"_token": token})
+    assert page.status_code == 200 and "<td>calcom</td><td>open</td>" in page.text
+    plugins = client.get("/api/v2/plugins", headers=auth).json()["plugins"]
+    (plugin,) = [p for p in plugins if p["name"] == "booking_guard"]
+    assert plugin["fastapi_apps"][0]["url_prefix"] == "/booking-guard"
+    assert plugin["external_views"][0]["href"] == "booking-guard/breakers/"

@@ -165,3 +165,20 @@ def test_local_circuit_follows_the_same_rules() -> None:
     v = c.success(45_006, gen, 2, None)
     assert (v.transition, v.snapshot.state, v.snapshot.failures) == (CLOSED, CLOSED, 0)
     assert c.success(45_007, gen, 2, None).verdict == "stale"
+
+
+def test_plugin_module_imports_neither_gx_nor_pandas() -> None:
+    code = (
+        "import json, sys; import booking_guard_plugin;"
+        "print(json.dumps(sorted({m.split('.')[0] for m in sys.modules})))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={"PYTHONPATH": str(REPO / "plugins"), "AIRFLOW__CORE__LOAD_EXAMPLES": "False"},
+    ).stdout.splitlines()[-1]
+    top_level = set(json.loads(out))
+    assert "airflow" in top_level
+    assert top_level.isdisjoint({"great_expectations", "pandas", "booking_guard"})
