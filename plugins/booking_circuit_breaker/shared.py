@@ -150,21 +150,15 @@ def snapshot_from_fields(key: str, fields: dict[str, str]) -> Snapshot:
 
 
 def _verdict(key: str, raw: list) -> Verdict:
-    (
-        verdict,
-        state,
-        gen,
-        failures,
-        successes,
-        last_failure,
-        opened_at,
-        closed_at,
-        retry_ms,
-        transition,
-        previous,
-        forced,
-        now,
-    ) = raw
+    """A script's reply: short (verdict, state, generation, retry_after) on the hot path; the
+    whole snapshot, the transition and the time when the script made a transition."""
+    verdict, state, gen, retry_ms = raw[:4]
+    if len(raw) == 4:
+        snapshot = Snapshot(circuit_key=key, state=state.decode(), generation=int(gen))
+        return Verdict(verdict.decode(), snapshot, retry_ms / 1000)
+    (failures, successes, last_failure, opened_at, closed_at, transition, previous, forced, now) = (
+        raw[4:]
+    )
     snapshot = Snapshot(
         circuit_key=key,
         state=state.decode(),
@@ -179,9 +173,9 @@ def _verdict(key: str, raw: list) -> Verdict:
     return Verdict(
         verdict.decode(),
         snapshot,
-        int(retry_ms) / 1000,
-        transition.decode() or None,
-        previous.decode() or None,
+        retry_ms / 1000,
+        transition.decode(),
+        previous.decode(),
         int(now),
     )
 

@@ -43,7 +43,10 @@ class Snapshot:
 
 @dataclass(frozen=True)
 class Verdict:
-    """What a backend answered: admit / probe / reject / busy / recorded / stale / forced."""
+    """What a backend answered: admit / probe / reject / busy / recorded / stale / forced.
+
+    ``snapshot`` holds state and generation always, the rest only with a transition (the
+    Redis scripts keep the hot path's reply short)."""
 
     verdict: str
     snapshot: Snapshot

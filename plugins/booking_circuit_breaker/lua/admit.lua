@@ -8,7 +8,7 @@ local cooldown, threshold, lease = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumbe
 if s.state == 'open' then
   local wait = cooldown
   if s.forced == '' then
-    wait = tonumber(s.opened_at ~= '' and s.opened_at or '0') + cooldown - now
+    wait = tonumber(s.opened_at ~= '' and s.opened_at or '0') + cooldown - now()
   end
   if wait > 0 then
     count('n_rejected')
@@ -18,13 +18,13 @@ if s.state == 'open' then
   persist()
 end
 if s.state == 'half_open' then
-  redis.call('ZREMRANGEBYSCORE', P, '-inf', now)
+  redis.call('ZREMRANGEBYSCORE', P, '-inf', now())
   if s.successes + redis.call('ZCARD', P) >= threshold then
     count('n_rejected')
     local first = redis.call('ZRANGE', P, 0, 0, 'WITHSCORES')
-    return reply('busy', tonumber(first[2]) - now)
+    return reply('busy', tonumber(first[2]) - now())
   end
-  redis.call('ZADD', P, now + lease, ARGV[7])
+  redis.call('ZADD', P, now() + lease, ARGV[7])
   redis.call('PEXPIRE', P, lease)
   return reply('probe')
 end

@@ -4,12 +4,18 @@
 -- ARGV[2] hash TTL in seconds, ARGV[3] the circuit key (for the index).
 -- Times are integer milliseconds; '' means "none".
 local H, P, INDEX = KEYS[1], KEYS[2], KEYS[3]
-local now
-if ARGV[1] ~= '' then
-  now = tonumber(ARGV[1])
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- The clock is read only when needed: TIME costs more than the rest of a closed-path success.
+local now_ms
+local function now()
+  if not now_ms then
+    if ARGV[1] ~= '' then
+      now_ms = tonumber(ARGV[1])
+    else
+      local t = redis.call('TIME')
+      now_ms = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+    end
+  end
+  return now_ms
 end
 local ttl = tonumber(ARGV[2])
 local exists = redis.call('EXISTS', H) == 1
@@ -43,14 +49,20 @@ local function go(state)
   redis.call('DEL', P)
   count('n_' .. state)
   if state == 'open' then
-    s.opened_at = now
+    s.opened_at = now()
   elseif state == 'closed' then
-    s.closed_at, s.opened_at, s.failures, s.last_failure, s.forced = now, '', 0, '', ''
+    s.closed_at, s.opened_at, s.failures, s.last_failure, s.forced = now(), '', 0, '', ''
   end
 end
 
+-- The short reply (verdict, state, generation, retry_after) is all a call needs; the whole
+-- snapshot comes back only with a transition, which the caller stores.
 local function reply(verdict, retry_after)
-  return {verdict, s.state, s.gen, s.failures, s.successes, tostring(s.last_failure),
-          tostring(s.opened_at), tostring(s.closed_at), math.max(0, retry_after or 0),
-          transition, previous, s.forced, now}
+  local short = {verdict, s.state, s.gen, math.max(0, retry_after or 0)}
+  if transition == '' then
+    return short
+  end
+  return {verdict, s.state, s.gen, math.max(0, retry_after or 0), s.failures, s.successes,
+          tostring(s.last_failure), tostring(s.opened_at), tostring(s.closed_at), transition,
+          previous, s.forced, now()}
 end

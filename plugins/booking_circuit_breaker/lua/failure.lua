@@ -12,7 +12,7 @@ if ARGV[4] ~= '' and tonumber(ARGV[4]) ~= s.gen then
   return reply('stale')
 end
 if s.state ~= 'open' then
-  s.failures, s.last_failure = s.failures + 1, now
+  s.failures, s.last_failure = s.failures + 1, now()
   if s.state == 'half_open' or s.failures >= tonumber(ARGV[5]) then
     go('open')
   end

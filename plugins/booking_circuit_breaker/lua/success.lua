@@ -16,6 +16,10 @@ if s.state == 'half_open' then
     go('closed')
   end
 elseif s.state == 'closed' then
+  if s.failures == 0 and s.last_failure == '' then  -- the healthy path: only the TTL moves
+    redis.call('EXPIRE', H, ttl)
+    return reply('recorded')
+  end
   s.failures, s.last_failure = 0, ''
 end
 persist()
