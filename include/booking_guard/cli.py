@@ -139,6 +139,20 @@ def build_parser() -> argparse.ArgumentParser:
         "demo", help="main job: create the demo database, install, migrate, seed, summarise"
     )
     _seed_options(demo, default_calls=100_000)
+
+    breaker = commands.add_parser("breaker", help="circuit breakers: state, manual overrides")
+    breaker_actions = breaker.add_subparsers(
+        dest="breaker_action", required=True, parser_class=_Parser
+    )
+    breaker_status = breaker_actions.add_parser("status", help="every circuit, or one")
+    breaker_status.add_argument("key", nargs="?", help="circuit key, e.g. calcom")
+    breaker_status.add_argument("--json", action="store_true")
+    for action, text in (
+        ("open", "open a circuit and hold it open until closed or reset"),
+        ("close", "close a circuit; the usual rules apply again"),
+        ("reset", "close a circuit and forget its history"),
+    ):
+        breaker_actions.add_parser(action, help=text).add_argument("key")
     return parser
 
 
@@ -342,6 +356,41 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.CLEAN
 
 
+def _breaker(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.breaker_alerts import circuit_breaker
+
+    if args.key is not None and not args.key.strip():
+        raise BookingGuardError("the circuit key must not be empty")
+    breaker = circuit_breaker(settings)
+    try:
+        if args.breaker_action == "status":
+            rows = [breaker.get_statistics(args.key)] if args.key else breaker.overview()
+        else:
+            action = {"open": breaker.force_open, "close": breaker.force_close}
+            action.get(args.breaker_action, breaker.reset)(args.key)
+            rows = [breaker.get_statistics(args.key)]
+        shared = breaker.shared_state_up
+    finally:
+        breaker.close()
+    if not shared:
+        print(
+            "booking-guard: warning: Redis unreachable; state read from / stored in PostgreSQL",
+            file=sys.stderr,
+        )
+    if args.breaker_action == "status" and args.json:
+        print(json.dumps(rows, default=str, indent=2))
+        return ExitCode.CLEAN
+    for r in rows:
+        opened = f"  opened {r['opened_at']:%Y-%m-%d %H:%M:%S}" if r["opened_at"] else ""
+        print(
+            f"{r['circuit_key']:<40} {r['state']:<9} failures {r['failure_count']:>3}"
+            f"  successes {r['success_count']:>2}{opened}"
+        )
+    if not rows:
+        print("no circuits yet")
+    return ExitCode.CLEAN
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "app-schema": _app_schema,
     "migrate": _migrate,
@@ -350,4 +399,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "check-call": _check_call,
     "status": _status,
     "demo": _demo,
+    "breaker": _breaker,
 }

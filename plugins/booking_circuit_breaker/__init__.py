@@ -1,9 +1,47 @@
-"""Circuit breaker around the booking API (Cal.com) — package skeleton.
+"""A distributed circuit breaker for the booking API (Cal.com and friends).
 
-This is a stub for now: the package exists and is importable (by DAGs through Airflow's plugins
-folder, and by the booking application after ``pip install``), but the breaker itself
-(CLOSED -> OPEN -> HALF_OPEN, Redis shared state, PostgreSQL durable state) comes in its own
-issue. It must never import ``booking_guard``: the booking application installs it alone.
+Closed → open → half-open per service key, shared by every process through Redis (one atomic
+script per outcome, Redis' clock), transitions stored in PostgreSQL, a local breaker while Redis
+is unreachable, call timeouts without signals. Installed and imported by the booking application
+on its own: it imports neither Airflow nor booking_guard, only redis-py and psycopg.
+
+    from booking_circuit_breaker import CircuitBreaker, CircuitOpenError
+
+    breaker = CircuitBreaker()
+    booking = breaker.execute("calcom", client.create_booking, payload)
 """
 
-__all__: list[str] = []
+from booking_circuit_breaker.breaker import CircuitBreaker
+from booking_circuit_breaker.errors import (
+    BreakerConfigurationError,
+    CircuitOpenError,
+    CircuitTimeoutError,
+)
+from booking_circuit_breaker.retry import backoff_delay, retry, retry_async
+from booking_circuit_breaker.settings import (
+    BreakerSettings,
+    ServiceSettings,
+    counts_every_exception,
+    counts_server_errors,
+)
+from booking_circuit_breaker.state import CLOSED, HALF_OPEN, OPEN, Snapshot
+from booking_circuit_breaker.store import StateChange
+
+__all__ = [
+    "CLOSED",
+    "HALF_OPEN",
+    "OPEN",
+    "BreakerConfigurationError",
+    "BreakerSettings",
+    "CircuitBreaker",
+    "CircuitOpenError",
+    "CircuitTimeoutError",
+    "ServiceSettings",
+    "Snapshot",
+    "StateChange",
+    "backoff_delay",
+    "counts_every_exception",
+    "counts_server_errors",
+    "retry",
+    "retry_async",
+]

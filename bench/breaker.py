@@ -1,0 +1,160 @@
+"""Circuit breaker overhead per protected call, against a bare Redis GET and pybreaker 1.4.
+
+One run, one private redis-server (started here, stopped by its pid), the same no-op operation:
+
+- healthy closed path: our breaker (with its signal-free timeout, and with the timeout off),
+  pybreaker with its Redis storage, and a bare GET — interleaved in rounds so that the shared
+  machine's noise hits all of them alike; p50 / p99 over ``--calls`` calls each;
+- fast fail of an open breaker (inside its cooldown);
+- Redis down: the first call (detection), then ``--calls`` calls on the local breaker.
+
+Needs pybreaker: ``.venv/bin/pip install --no-deps -r bench/requirements-bench.txt``.
+Run: ``.venv/bin/python bench/breaker.py [--calls 20000] [--rounds 10]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import socket
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import redis
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+
+import pybreaker
+
+from booking_circuit_breaker import CircuitBreaker, CircuitOpenError
+from booking_circuit_breaker.shared import connect
+
+
+def noop() -> None:
+    return None
+
+
+def timed(fn, n: int) -> list[int]:
+    out = []
+    clock = time.perf_counter_ns
+    for _ in range(n):
+        start = clock()
+        fn()
+        out.append(clock() - start)
+    return out
+
+
+def pct(samples: list[int], q: float) -> float:
+    ordered = sorted(samples)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+
+
+def start_redis() -> tuple[subprocess.Popen, int]:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [
+            "redis-server",
+            "--port",
+            str(port),
+            "--bind",
+            "127.0.0.1",
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+        ],
+        stdout=subprocess.DEVNULL,
+    )
+    client = redis.Redis(port=port)
+    for _ in range(500):
+        try:
+            client.ping()
+            return proc, port
+        except redis.ConnectionError:
+            time.sleep(0.01)
+    raise RuntimeError("redis-server did not start")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--calls", type=int, default=20_000)
+    parser.add_argument("--rounds", type=int, default=10)
+    args = parser.parse_args()
+    proc, port = start_redis()
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        client = connect(url, 0.25)
+        client.set("bench:get", "x")
+        ours = CircuitBreaker(redis_url=url, timeout_seconds=10)
+        ours_inline = CircuitBreaker(redis_url=url, timeout_seconds=0)
+        theirs = pybreaker.CircuitBreaker(
+            fail_max=3,
+            reset_timeout=30,
+            success_threshold=2,
+            state_storage=pybreaker.CircuitRedisStorage(
+                pybreaker.STATE_CLOSED, redis.Redis(port=port), namespace="bench"
+            ),
+        )
+        contenders = {
+            "bare Redis GET": lambda: client.get("bench:get"),
+            "booking_circuit_breaker (timeout 10 s, worker thread)": lambda: ours.execute(
+                "calcom", noop
+            ),
+            "booking_circuit_breaker (timeout off, inline)": lambda: ours_inline.execute(
+                "calcom-inline", noop
+            ),
+            "pybreaker 1.4.1, Redis storage": lambda: theirs.call(noop),
+        }
+        samples: dict[str, list[int]] = {name: [] for name in contenders}
+        per_round = args.calls // args.rounds
+        for fn in contenders.values():  # warm up: connections, scripts, threads
+            timed(fn, 500)
+        for _ in range(args.rounds):
+            for name, fn in contenders.items():
+                samples[name] += timed(fn, per_round)
+
+        ours.force_open("calcom")
+
+        def fast_fail() -> None:
+            with contextlib.suppress(CircuitOpenError):
+                ours.execute("calcom", noop)
+
+        timed(fast_fail, 500)
+        samples["fast fail, open breaker (inside cooldown)"] = timed(fast_fail, args.calls)
+        ours.force_close("calcom")
+
+        proc.kill()
+        proc.wait()
+        start = time.perf_counter_ns()
+        ours.execute("calcom", noop)
+        detection_us = (time.perf_counter_ns() - start) / 1000
+        samples["Redis down, after detection (timeout 10 s)"] = timed(
+            lambda: ours.execute("calcom", noop), args.calls
+        )
+        ours_inline.execute("calcom-inline", noop)
+        samples["Redis down, after detection (timeout off)"] = timed(
+            lambda: ours_inline.execute("calcom-inline", noop), args.calls
+        )
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    base = pct(samples["bare Redis GET"], 0.5)
+    print(f"{args.calls:,} calls each, {args.rounds} interleaved rounds; times in µs")
+    print(f"| {'':<55} | p50 | p99 | p50 vs GET |")
+    print(f"|{'-' * 57}|---:|---:|---:|")
+    for name, values in samples.items():
+        p50, p99 = pct(values, 0.5), pct(values, 0.99)
+        print(f"| {name:<55} | {p50:.0f} | {p99:.0f} | {p50 / base:.2f}x |")
+    print(f"first call after Redis died (detection): {detection_us:.0f} µs")
+    print(f"median of all GETs: {statistics.median(samples['bare Redis GET']) / 1000:.0f} µs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,622 @@
+"""``CircuitBreaker``: one breaker per service key, shared by every process through Redis.
+
+The hot path: a call admitted while the circuit is closed costs one Redis round trip (the
+outcome script, which also tells this process the circuit's current state and generation); the
+process trusts that "closed" for at most ``state_cache_seconds`` (under half the cooldown) before
+asking Redis again, so no call runs unadmitted while another process holds half-open probes. An
+outcome recorded under an older generation is discarded. Everything else (open, half-open,
+unknown) asks Redis first. While Redis is unreachable a local breaker seeded from PostgreSQL
+decides, or, for a fail-closed service, every call is rejected.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import inspect
+import itertools
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from functools import wraps
+from typing import Any, TypeVar
+
+import redis
+
+from booking_circuit_breaker import metrics
+from booking_circuit_breaker.errors import CircuitOpenError, CircuitTimeoutError
+from booking_circuit_breaker.settings import BreakerSettings, ServiceSettings
+from booking_circuit_breaker.shared import SharedState, connect, snapshot_from_fields
+from booking_circuit_breaker.state import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    LocalCircuit,
+    Snapshot,
+    Verdict,
+)
+from booking_circuit_breaker.store import DurableStore, Keeper, StateChange
+from booking_circuit_breaker.workers import WorkerPool
+
+log = logging.getLogger("booking_circuit_breaker")
+T = TypeVar("T")
+Listener = Callable[[StateChange], None]
+
+
+@dataclass(frozen=True, slots=True)
+class _Permit:
+    """A call's admission: the generation it runs under and its probe lease, if any."""
+
+    key: str
+    full_key: str
+    service: ServiceSettings
+    generation: int | None
+    token: str | None
+    shared: bool
+
+
+class CircuitBreaker:
+    """Closed → open → half-open breakers per service key (BEHAVIOUR §C, defects §G fixed).
+
+    ``CircuitBreaker()`` reads ``CIRCUIT_BREAKER_*``, ``BOOKING_GUARD_REDIS_URL`` and
+    ``BOOKING_GUARD_DATABASE_URL``; explicit arguments override. ``tenant`` prefixes every key
+    (``tenant:<id>:<key>``) so tenants' breakers never meet. ``clock`` (epoch seconds) replaces
+    Redis' clock and the local one, for tests.
+    """
+
+    def __init__(
+        self,
+        *,
+        redis_url: str | None = None,
+        database_url: str | None = None,
+        failure_threshold: int | None = None,
+        cooldown_seconds: float | None = None,
+        success_threshold: int | None = None,
+        timeout_seconds: float | None = None,
+        fail_open: bool | None = None,
+        failure_predicate: Callable[[BaseException], bool] | None = None,
+        services: Mapping[str, ServiceSettings] | None = None,
+        tenant: str | int | None = None,
+        clock: Callable[[], float] | None = None,
+        settings: BreakerSettings | None = None,
+        **connection_settings: Any,
+    ) -> None:
+        if settings is None:
+            settings = BreakerSettings.from_env(
+                redis_url=redis_url,
+                database_url=database_url,
+                services=services,
+                failure_threshold=failure_threshold,
+                cooldown_seconds=cooldown_seconds,
+                success_threshold=success_threshold,
+                timeout_seconds=timeout_seconds,
+                fail_open=fail_open,
+                failure_predicate=failure_predicate,
+                **connection_settings,
+            )
+        self.settings = settings
+        self.tenant = tenant
+        self.company_id = int(tenant) if str(tenant).isdigit() else None
+        self._clock = clock
+        self._time = clock or time.time
+        self._shared = SharedState(
+            connect(settings.redis_url, settings.redis_timeout_seconds), settings.state_ttl_seconds
+        )
+        self._store = DurableStore(settings.database_url) if settings.database_url else None
+        self._keeper = Keeper(self._persist, self._watch_redis)
+        self._workers = WorkerPool()
+        self._listeners: list[Listener] = []
+        self._cache: dict[str, tuple[str, int, float]] = {}
+        self._local: dict[str, LocalCircuit] = {}
+        self._lock = threading.RLock()
+        self._redis_down_since: float | None = None
+        self._redis_retry_at = 0.0
+        self._tokens = itertools.count()
+        self._token_prefix = f"{os.getpid()}-{id(self):x}-"
+        self.counters = metrics.LocalCounters()
+
+    # -- the contract ---------------------------------------------------------------------
+
+    def execute(self, key: str, fn: Callable[..., T] | None = None, *args: Any, **kwargs: Any):
+        """Run ``fn(*args, **kwargs)`` through the breaker of ``key``.
+
+        Open: raises ``CircuitOpenError`` without running it. The operation's own exceptions
+        reach the caller unchanged; those the failure predicate accepts count as failures, the
+        others (a 4xx, say: the service answered) as successes. Past the service's timeout the
+        caller gets ``CircuitTimeoutError`` and the call counts as a failure.
+        Without ``fn``: a decorator (``@breaker.execute("calcom")``) and a context manager
+        (``with breaker.execute("calcom"):``; the block's time is not limited).
+        """
+        if fn is None:
+            return _Guard(self, key)
+        permit = self._admit(key)
+        timeout = permit.service.timeout_seconds
+        try:
+            if timeout:
+                try:
+                    result = self._workers.run(fn, args, kwargs, timeout)
+                except TimeoutError as exc:
+                    if exc.args:  # the operation's own TimeoutError, not the breaker's
+                        raise
+                    raise CircuitTimeoutError(key, timeout) from None
+            else:
+                result = fn(*args, **kwargs)
+        except BaseException as exc:
+            self._settle(permit, exc)
+            raise
+        self._record(permit, failed=False)
+        return result
+
+    async def execute_async(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+        """``execute`` for coroutine functions, timed out with ``asyncio.timeout``.
+
+        Redis is asked synchronously (a round trip of well under a millisecond, bounded by the
+        short Redis timeout); the operation itself runs on the caller's event loop.
+        """
+        permit = self._admit(key)
+        timeout = permit.service.timeout_seconds
+        try:
+            async with asyncio.timeout(timeout) as deadline:
+                result = await fn(*args, **kwargs)
+        except TimeoutError as exc:
+            if deadline.expired():
+                error = CircuitTimeoutError(key, timeout)
+                self._settle(permit, error)
+                raise error from None
+            self._settle(permit, exc)
+            raise
+        except BaseException as exc:
+            self._settle(permit, exc)
+            raise
+        self._record(permit, failed=False)
+        return result
+
+    def is_available(self, key: str) -> bool:
+        """Would a call be admitted now? Reads only: takes no probe slot, changes nothing."""
+        full, service = self._full(key), self.settings.for_key(key)
+        if not self._redis_up():
+            if not service.fail_open:
+                return False
+            with self._lock:
+                circuit = self._local_circuit(full)
+                leases = [until for until in circuit.leases.values()]
+            return _available(circuit.s, leases, self._local_ms(), service)
+        try:
+            pipe = self._shared.client.pipeline(transaction=False)
+            pipe.hgetall(f"circuit_breaker:{full}")
+            pipe.zrange(f"circuit_breaker:{full}:probes", 0, -1, withscores=True)
+            pipe.time()
+            fields, leases, (sec, usec) = pipe.execute()
+        except redis.RedisError as exc:
+            self._lost_redis(exc)
+            return self.is_available(key)
+        snapshot = snapshot_from_fields(full, {k.decode(): v.decode() for k, v in fields.items()})
+        now = self._now_ms() or sec * 1000 + usec // 1000
+        return _available(snapshot, [int(score) for _, score in leases], now, service)
+
+    def record_success(self, key: str) -> None:
+        """Count a success for a call made outside ``execute`` (applies to the current state)."""
+        self._record(self._external_permit(key), failed=False)
+
+    def record_failure(self, key: str) -> None:
+        """Count a failure for a call made outside ``execute``."""
+        self._record(self._external_permit(key), failed=True)
+
+    def get_state(self, key: str) -> str:
+        """``closed``, ``open`` or ``half_open`` (as stored: an open circuit past its cooldown
+        turns half-open when the next call asks)."""
+        return self._snapshot(key).state
+
+    def get_statistics(self, key: str) -> dict:
+        """circuit_key, state, failure_count, success_count, last_failure_at, opened_at,
+        closed_at (datetimes in UTC or None)."""
+        return {**self._snapshot(key).statistics(), "circuit_key": key}
+
+    def force_open(self, key: str) -> None:
+        """Open and hold open (no half-open after the cooldown) until forced closed or reset."""
+        self._force(key, "open")
+
+    def force_close(self, key: str) -> None:
+        """Close now; the usual rules apply again from zero failures."""
+        self._force(key, "close")
+
+    def reset(self, key: str) -> None:
+        """Closed with no history, as if the circuit had never been used."""
+        self._force(key, "reset")
+
+    # -- listeners, overview, lifecycle ---------------------------------------------------
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call ``listener(StateChange)`` after each transition this process makes is stored.
+
+        Listeners run on the breaker's background thread, never on a caller's path; one
+        transition is made (and so reported) by exactly one process.
+        """
+        self._listeners.append(listener)
+
+    def overview(self) -> list[dict]:
+        """Every circuit Redis or PostgreSQL knows: statistics plus the shared counters."""
+        rows: dict[str, dict] = {}
+        if self._store is not None:
+            for s in self._store.load():
+                rows[s.circuit_key] = {**s.statistics(), "source": "postgresql", "counters": {}}
+        if self._redis_up():
+            try:
+                shared = self._shared.read_all()
+            except redis.RedisError as exc:
+                self._lost_redis(exc)
+            else:
+                for key, fields in shared.items():
+                    counters = {f: int(fields.get(f, 0)) for f in metrics.SHARED_COUNTERS}
+                    rows[key] = {
+                        **snapshot_from_fields(key, fields).statistics(),
+                        "source": "redis",
+                        "counters": counters,
+                    }
+        with self._lock:
+            for key, circuit in self._local.items():
+                rows[key] = {**circuit.s.statistics(), "source": "local", "counters": {}}
+        return [rows[k] for k in sorted(rows)]
+
+    def prometheus(self) -> str:
+        return metrics.render(self.overview(), self._redis_up())
+
+    @property
+    def shared_state_up(self) -> bool:
+        return self._redis_up()
+
+    def flush(self, timeout: float = 5.0) -> bool:
+        """Wait until queued transitions are stored and listeners ran (CLI, tests, shutdown)."""
+        return self._keeper.flush(timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._keeper.stop()
+        self._shared.client.close()
+        if self._store is not None:
+            self._store.close()
+
+    # -- admission and outcomes -----------------------------------------------------------
+
+    def _full(self, key: str) -> str:
+        return key if self.tenant is None else f"tenant:{self.tenant}:{key}"
+
+    def _now_ms(self) -> int | None:
+        """The injected clock in ms; None lets the scripts use Redis' clock."""
+        return None if self._clock is None else round(self._clock() * 1000)
+
+    def _local_ms(self) -> int:
+        return round(self._time() * 1000)
+
+    def _admit(self, key: str) -> _Permit:
+        full, service = self._full(key), self.settings.for_key(key)
+        token = None
+        if self._redis_up():
+            hit = self._cache.get(full)
+            if (
+                hit is not None
+                and hit[0] == CLOSED
+                and self._time() - hit[2] < self.settings.cache_seconds(service)
+            ):
+                return _Permit(key, full, service, hit[1], None, True)
+            token = f"{self._token_prefix}{next(self._tokens)}"
+            try:
+                verdict = self._shared_call(
+                    full,
+                    lambda: self._shared.admit(
+                        full,
+                        self._now_ms(),
+                        round(service.cooldown_seconds * 1000),
+                        service.success_threshold,
+                        round(service.lease_seconds * 1000),
+                        token,
+                    ),
+                )
+            except redis.RedisError as exc:
+                self._lost_redis(exc)
+            else:
+                return self._permit(key, full, service, verdict, token, shared=True)
+        if not service.fail_open:
+            self.counters.add(full, "rejected_degraded")
+            raise CircuitOpenError(
+                key, self.settings.redis_retry_seconds, "is unavailable (shared state unreachable)"
+            )
+        token = token or f"{self._token_prefix}{next(self._tokens)}"
+        with self._lock:
+            verdict = self._local_circuit(full).admit(
+                self._local_ms(),
+                round(service.cooldown_seconds * 1000),
+                service.success_threshold,
+                round(service.lease_seconds * 1000),
+                token,
+            )
+        return self._permit(key, full, service, verdict, token, shared=False)
+
+    def _permit(
+        self,
+        key: str,
+        full: str,
+        service: ServiceSettings,
+        verdict: Verdict,
+        token: str,
+        shared: bool,
+    ) -> _Permit:
+        self._observe(full, verdict, shared)
+        if verdict.verdict in ("reject", "busy"):
+            self.counters.add(full, "rejected")
+            reason = (
+                "is HALF_OPEN: test request in progress" if verdict.verdict == "busy" else "is OPEN"
+            )
+            raise CircuitOpenError(key, verdict.retry_after, reason)
+        probe = token if verdict.verdict == "probe" else None
+        return _Permit(key, full, service, verdict.snapshot.generation, probe, shared)
+
+    def _external_permit(self, key: str) -> _Permit:
+        full = self._full(key)
+        return _Permit(key, full, self.settings.for_key(key), None, None, True)
+
+    def _settle(self, permit: _Permit, exc: BaseException) -> None:
+        """Turn the operation's exception into the breaker's outcome."""
+        if isinstance(exc, CircuitTimeoutError):
+            self.counters.add(permit.full_key, "timeout")
+            self._record(permit, failed=True, timed_out=True)
+        elif permit.service.failure_predicate(exc):
+            self._record(permit, failed=True)
+        elif isinstance(exc, Exception):
+            self._record(permit, failed=False)
+        elif permit.token is not None:  # cancelled or interrupted: no outcome, free the probe
+            self._release(permit)
+
+    def _record(self, permit: _Permit, *, failed: bool, timed_out: bool = False) -> None:
+        self.counters.add(permit.full_key, "failure" if failed else "success")
+        service, full = permit.service, permit.full_key
+        if permit.shared and self._redis_up():
+            threshold = service.failure_threshold if failed else service.success_threshold
+            try:
+                verdict = self._shared_call(
+                    full,
+                    lambda: (
+                        self._shared.failure(
+                            full,
+                            self._now_ms(),
+                            permit.generation,
+                            threshold,
+                            permit.token,
+                            timed_out,
+                        )
+                        if failed
+                        else self._shared.success(
+                            full, self._now_ms(), permit.generation, threshold, permit.token
+                        )
+                    ),
+                )
+            except redis.RedisError as exc:
+                self._lost_redis(exc)
+            else:
+                self._observe(full, verdict, shared=True)
+                return
+        # Admitted by Redis but Redis is gone now: the local breaker counts it as current.
+        generation = permit.generation if not permit.shared else None
+        with self._lock:
+            circuit = self._local_circuit(full)
+            now = self._local_ms()
+            verdict = (
+                circuit.failure(now, generation, service.failure_threshold, permit.token)
+                if failed
+                else circuit.success(now, generation, service.success_threshold, permit.token)
+            )
+        self._observe(full, verdict, shared=False)
+
+    def _release(self, permit: _Permit) -> None:
+        try:
+            if permit.shared and self._redis_up():
+                self._shared.release(permit.full_key, permit.token)
+                return
+        except redis.RedisError as exc:
+            self._lost_redis(exc)
+        with self._lock:
+            self._local_circuit(permit.full_key).release(permit.token)
+
+    def _force(self, key: str, action: str) -> None:
+        full = self._full(key)
+        if self._redis_up():
+            try:
+                verdict = self._shared.force(full, self._now_ms(), action)
+            except redis.RedisError as exc:
+                self._lost_redis(exc)
+            else:
+                self._observe(full, verdict, shared=True, manual=action)
+                return
+        with self._lock:
+            verdict = self._local_circuit(full).force(self._local_ms(), action)
+        self._observe(full, verdict, shared=False, manual=action)
+
+    def _observe(
+        self, full: str, verdict: Verdict, shared: bool, manual: str | None = None
+    ) -> None:
+        """Learn the circuit's state from a reply; queue a transition for storage."""
+        s = verdict.snapshot
+        if shared:
+            self._cache[full] = (s.state, s.generation, self._time())
+        if verdict.transition is None:
+            return
+        self.counters.add(full, f"to_{verdict.transition}")
+        reason = f"manual_{manual}" if manual else _REASONS[verdict.previous, verdict.transition]
+        self._keeper.submit(
+            StateChange(
+                circuit_key=full,
+                company_id=self.company_id,
+                state=verdict.transition,
+                previous=verdict.previous,
+                reason=reason,
+                at=datetime.fromtimestamp(verdict.now_ms / 1000, UTC),
+                source="redis" if shared else "local",
+                snapshot=s,
+            )
+        )
+
+    def _snapshot(self, key: str) -> Snapshot:
+        full = self._full(key)
+        if self._redis_up():
+            try:
+                fields = self._shared.read(full)
+            except redis.RedisError as exc:
+                self._lost_redis(exc)
+            else:
+                if fields is not None:
+                    return replace(snapshot_from_fields(full, fields), circuit_key=key)
+                return replace(self._durable(full), circuit_key=key)
+        with self._lock:
+            return replace(self._local_circuit(full).s, circuit_key=key)
+
+    # -- Redis lost keys, Redis down ------------------------------------------------------
+
+    def _shared_call(self, full: str, call: Callable[[], Verdict | None]) -> Verdict:
+        """Run a script; when Redis does not hold the circuit, restore it from PostgreSQL first."""
+        verdict = call()
+        if verdict is None:
+            self._shared.seed(full, self._now_ms(), self._durable(full))
+            verdict = call()
+            if verdict is None:
+                raise redis.RedisError(f"circuit {full} vanished from Redis while being restored")
+        return verdict
+
+    def _durable(self, full: str) -> Snapshot:
+        """The stored copy of a circuit, or a fresh closed one (no database, no row, or down)."""
+        if self._store is not None:
+            try:
+                rows = self._store.load(full)
+            except Exception as exc:  # the database is optional on this path
+                log.warning("circuit state not readable from PostgreSQL (%s)", type(exc).__name__)
+            else:
+                if rows:
+                    return rows[0]
+        return Snapshot(circuit_key=full)
+
+    def _redis_up(self) -> bool:
+        return self._redis_down_since is None
+
+    def _lost_redis(self, exc: Exception) -> None:
+        with self._lock:
+            if self._redis_down_since is not None:
+                return
+            self._redis_down_since = self._time()
+            self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
+            self._cache.clear()
+            seeds: list[Snapshot] = []
+            if self._store is not None:
+                try:
+                    seeds = self._store.load()
+                except Exception as db_exc:
+                    log.warning("PostgreSQL not readable either (%s)", type(db_exc).__name__)
+            self._local = {s.circuit_key: LocalCircuit(s) for s in seeds}
+        log.warning(
+            "circuit breaker: Redis unreachable (%s); %d circuit(s) continue on local state"
+            " seeded from PostgreSQL until it returns",
+            type(exc).__name__,
+            len(seeds),
+        )
+        self._keeper.wake()
+
+    def _watch_redis(self) -> float | None:
+        """On the background thread: retry Redis while it is down; the wait until next time."""
+        if self._redis_down_since is None:
+            return None
+        wait = self._redis_retry_at - time.monotonic()
+        if wait > 0:
+            return wait
+        try:
+            self._shared.ping()
+        except redis.RedisError:
+            self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
+            return self.settings.redis_retry_seconds
+        with self._lock:
+            down_for = self._time() - self._redis_down_since
+            self._redis_down_since = None
+            self._local = {}
+        log.warning(
+            "circuit breaker: Redis reachable again after %.1f s; shared state resumes", down_for
+        )
+        return None
+
+    def _local_circuit(self, full: str) -> LocalCircuit:
+        """The local breaker of a circuit; one the outage's bulk load did not bring (a new key, or
+        a call that saw Redis down just before it came back) starts from its stored copy."""
+        circuit = self._local.get(full)
+        if circuit is None:
+            circuit = self._local[full] = LocalCircuit(self._durable(full))
+        return circuit
+
+    def _persist(self, change: object) -> None:
+        """On the background thread: store a transition, then tell the listeners."""
+        assert isinstance(change, StateChange)
+        if self._store is not None:
+            try:
+                self._store.save(change)
+            except Exception as exc:
+                log.warning(
+                    "circuit %s: transition to %s not stored in PostgreSQL (%s)",
+                    change.circuit_key,
+                    change.state,
+                    type(exc).__name__,
+                )
+        for listener in self._listeners:
+            try:
+                listener(change)
+            except Exception:
+                log.exception("circuit breaker listener %r failed", listener)
+
+
+_REASONS = {
+    (CLOSED, OPEN): "failure_threshold",
+    (HALF_OPEN, OPEN): "probe_failed",
+    (OPEN, HALF_OPEN): "cooldown_elapsed",
+    (HALF_OPEN, CLOSED): "probes_succeeded",
+}
+
+
+def _available(s: Snapshot, leases: list[int], now: int, service: ServiceSettings) -> bool:
+    if s.state == CLOSED:
+        return True
+    if s.state == OPEN:
+        return not s.forced and now - (s.opened_at_ms or 0) >= service.cooldown_seconds * 1000
+    return s.successes + sum(1 for until in leases if until > now) < service.success_threshold
+
+
+class _Guard:
+    """``breaker.execute(key)`` without an operation: a decorator and a context manager."""
+
+    def __init__(self, breaker: CircuitBreaker, key: str) -> None:
+        self.breaker, self.key = breaker, key
+        self._permits = threading.local()
+
+    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+        breaker, key = self.breaker, self.key
+        if inspect.iscoroutinefunction(fn):
+
+            @wraps(fn)
+            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+                return await breaker.execute_async(key, fn, *args, **kwargs)
+
+            return guarded_async
+
+        @wraps(fn)
+        def guarded(*args: Any, **kwargs: Any) -> Any:
+            return breaker.execute(key, fn, *args, **kwargs)
+
+        return guarded
+
+    def __enter__(self) -> _Guard:
+        stack = self._permits.__dict__.setdefault("stack", [])
+        stack.append(self.breaker._admit(self.key))
+        return self
+
+    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
+        permit = self._permits.stack.pop()
+        if exc is None:
+            self.breaker._record(permit, failed=False)
+        else:
+            self.breaker._settle(permit, exc)

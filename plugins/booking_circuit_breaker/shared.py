@@ -1,0 +1,188 @@
+"""Shared state in Redis: one atomic script per outcome, Redis' clock unless a test injects one."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+
+import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from booking_circuit_breaker.state import Snapshot, Verdict
+
+LUA_DIR = Path(__file__).with_name("lua")
+KEY_PREFIX = "circuit_breaker:"
+INDEX_KEY = KEY_PREFIX + "index"
+
+
+@cache
+def _script_source(name: str) -> str:
+    return (LUA_DIR / "common.lua").read_text() + "\n" + (LUA_DIR / f"{name}.lua").read_text()
+
+
+def connect(url: str, timeout: float) -> redis.Redis:
+    """A client that gives up fast: short socket timeouts and no retries (redis-py retries
+    about ten times with backoff by default, which would stall every call while Redis is down)."""
+    return redis.Redis.from_url(
+        url,
+        socket_timeout=timeout,
+        socket_connect_timeout=timeout,
+        retry=Retry(NoBackoff(), 0),
+        health_check_interval=0,
+    )
+
+
+class SharedState:
+    """The circuits in one Redis: ``circuit_breaker:<key>`` (hash) and ``…:probes`` (leases)."""
+
+    def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
+        self.client = client
+        self.ttl = ttl_seconds
+        self.scripts = {
+            name: client.register_script(_script_source(name))
+            for name in ("admit", "success", "failure", "force", "seed")
+        }
+
+    def _run(self, name: str, key: str, now_ms: int | None, *args: object) -> Verdict | None:
+        """Run a script; None when Redis does not hold the circuit (lost or never seen)."""
+        keys = (KEY_PREFIX + key, f"{KEY_PREFIX}{key}:probes", INDEX_KEY)
+        raw = self.scripts[name](
+            keys=keys, args=("" if now_ms is None else now_ms, self.ttl, key, *args)
+        )
+        if raw[0] == b"absent":
+            return None
+        return _verdict(key, raw)
+
+    def admit(
+        self,
+        key: str,
+        now_ms: int | None,
+        cooldown_ms: int,
+        threshold: int,
+        lease_ms: int,
+        token: str,
+    ) -> Verdict | None:
+        return self._run("admit", key, now_ms, cooldown_ms, threshold, lease_ms, token)
+
+    def success(
+        self,
+        key: str,
+        now_ms: int | None,
+        generation: int | None,
+        threshold: int,
+        token: str | None,
+    ) -> Verdict | None:
+        return self._run("success", key, now_ms, _opt(generation), threshold, token or "")
+
+    def failure(
+        self,
+        key: str,
+        now_ms: int | None,
+        generation: int | None,
+        threshold: int,
+        token: str | None,
+        timed_out: bool,
+    ) -> Verdict | None:
+        return self._run(
+            "failure",
+            key,
+            now_ms,
+            _opt(generation),
+            threshold,
+            token or "",
+            "1" if timed_out else "",
+        )
+
+    def force(self, key: str, now_ms: int | None, action: str) -> Verdict:
+        return self._run("force", key, now_ms, action)
+
+    def seed(self, key: str, now_ms: int | None, s: Snapshot) -> Verdict:
+        return self._run(
+            "seed",
+            key,
+            now_ms,
+            s.state,
+            s.generation,
+            s.failures,
+            s.successes,
+            _opt(s.last_failure_ms),
+            _opt(s.opened_at_ms),
+            _opt(s.closed_at_ms),
+            "1" if s.forced else "",
+        )
+
+    def release(self, key: str, token: str) -> None:
+        self.client.zrem(f"{KEY_PREFIX}{key}:probes", token)
+
+    def read(self, key: str) -> dict[str, str] | None:
+        fields = self.client.hgetall(KEY_PREFIX + key)
+        return {k.decode(): v.decode() for k, v in fields.items()} or None
+
+    def read_all(self) -> dict[str, dict[str, str]]:
+        """Every circuit Redis knows, with its counters (one pipeline)."""
+        keys = sorted(k.decode() for k in self.client.smembers(INDEX_KEY))
+        pipe = self.client.pipeline(transaction=False)
+        for key in keys:
+            pipe.hgetall(KEY_PREFIX + key)
+        rows = {}
+        for key, fields in zip(keys, pipe.execute(), strict=True):
+            if fields:
+                rows[key] = {k.decode(): v.decode() for k, v in fields.items()}
+        return rows
+
+    def ping(self) -> bool:
+        return bool(self.client.ping())
+
+
+def snapshot_from_fields(key: str, fields: dict[str, str]) -> Snapshot:
+    return Snapshot(
+        circuit_key=key,
+        state=fields.get("state", "closed"),
+        generation=int(fields.get("gen", 0)),
+        failures=int(fields.get("failures", 0)),
+        successes=int(fields.get("successes", 0)),
+        last_failure_ms=_int(fields.get("last_failure")),
+        opened_at_ms=_int(fields.get("opened_at")),
+        closed_at_ms=_int(fields.get("closed_at")),
+        forced=fields.get("forced") == "1",
+    )
+
+
+def _verdict(key: str, raw: list) -> Verdict:
+    """A script's reply: short (verdict, state, generation, retry_after) on the hot path; the
+    whole snapshot, the transition and the time when the script made a transition."""
+    verdict, state, gen, retry_ms = raw[:4]
+    if len(raw) == 4:
+        snapshot = Snapshot(circuit_key=key, state=state.decode(), generation=int(gen))
+        return Verdict(verdict.decode(), snapshot, retry_ms / 1000)
+    (failures, successes, last_failure, opened_at, closed_at, transition, previous, forced, now) = (
+        raw[4:]
+    )
+    snapshot = Snapshot(
+        circuit_key=key,
+        state=state.decode(),
+        generation=int(gen),
+        failures=int(failures),
+        successes=int(successes),
+        last_failure_ms=_int(last_failure),
+        opened_at_ms=_int(opened_at),
+        closed_at_ms=_int(closed_at),
+        forced=forced == b"1",
+    )
+    return Verdict(
+        verdict.decode(),
+        snapshot,
+        retry_ms / 1000,
+        transition.decode(),
+        previous.decode(),
+        int(now),
+    )
+
+
+def _int(value: bytes | str | None) -> int | None:
+    return int(value) if value not in (None, b"", "") else None
+
+
+def _opt(value: int | None) -> int | str:
+    return "" if value is None else value
