@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -65,12 +66,14 @@ class SlackStandIn:
     def __init__(self) -> None:
         self.received: list[dict] = []
         self.status = 200
+        self.delay = 0.0  # seconds before answering: a hung Slack
         stand_in = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
                 stand_in.received.append(json.loads(body))
+                time.sleep(stand_in.delay)
                 self.send_response(stand_in.status)
                 self.end_headers()
                 self.wfile.write(b"ok" if stand_in.status == 200 else b"server_error")

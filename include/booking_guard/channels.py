@@ -9,6 +9,7 @@ from __future__ import annotations
 from html import escape
 from typing import Protocol
 
+from booking_guard.logs import protect, register_secret
 from booking_guard.settings import Settings
 
 SLACK_TIMEOUT_SECONDS = 10
@@ -17,8 +18,21 @@ SLACK_TIMEOUT_SECONDS = 10
 class Channel(Protocol):
     name: str
 
+    def problem(self) -> str | None:
+        """Why nothing can be sent right now (a missing connection), or None."""
+
     def send(self, subject: str, text: str) -> None:
         """Deliver, or raise."""
+
+
+def _connection_problem(kind: str, conn_id: str) -> str | None:
+    from airflow.sdk import BaseHook
+
+    try:
+        BaseHook.get_connection(conn_id)
+    except Exception:
+        return f"{kind} connection {conn_id!r} is not defined (AIRFLOW_CONN_{conn_id.upper()})"
+    return None
 
 
 class SlackChannel:
@@ -29,9 +43,16 @@ class SlackChannel:
     def __init__(self, conn_id: str) -> None:
         self.conn_id = conn_id
 
+    def problem(self) -> str | None:
+        return _connection_problem("Slack", self.conn_id)
+
     def send(self, subject: str, text: str) -> None:
         from airflow.providers.slack.hooks.slack_webhook import SlackWebhookHook
+        from airflow.sdk import BaseHook
 
+        # The webhook URL is the credential: the HTTP client logs it on retries.
+        register_secret(BaseHook.get_connection(self.conn_id).password)
+        protect()
         hook = SlackWebhookHook(slack_webhook_conn_id=self.conn_id, timeout=SLACK_TIMEOUT_SECONDS)
         hook.send(text=text)
 
@@ -45,9 +66,15 @@ class EmailChannel:
         self.conn_id = conn_id
         self.to = to
 
+    def problem(self) -> str | None:
+        return _connection_problem("SMTP", self.conn_id)
+
     def send(self, subject: str, text: str) -> None:
         from airflow.providers.smtp.hooks.smtp import SmtpHook
+        from airflow.sdk import BaseHook
 
+        register_secret(BaseHook.get_connection(self.conn_id).password)
+        protect()
         with SmtpHook(smtp_conn_id=self.conn_id) as hook:
             hook.send_email_smtp(
                 to=list(self.to), subject=subject, html_content=f"<p>{escape(text)}</p>"

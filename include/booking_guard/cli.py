@@ -7,7 +7,10 @@ and exit status 3.
 from __future__ import annotations
 
 import argparse
+import contextlib
+import functools
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict
@@ -18,6 +21,7 @@ from typing import TYPE_CHECKING, NoReturn
 
 import psycopg
 
+from booking_guard import logs
 from booking_guard.db import first_line
 from booking_guard.errors import BookingGuardError
 from booking_guard.settings import Settings
@@ -157,10 +161,22 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one command. Its output (text or ``--json``) is the only thing on stdout: logs, and
+    whatever a library prints, go to stderr, with secrets redacted."""
     args = build_parser().parse_args(argv)
+    stdout = args.stdout = sys.stdout
+    args.say = functools.partial(print, file=stdout)
+    logs.to_stderr()
     try:
-        settings = Settings.from_env(args.database_url)
-        return COMMANDS[args.command](args, settings)
+        with contextlib.redirect_stdout(sys.stderr):
+            settings = Settings.from_env(args.database_url)
+            code = COMMANDS[args.command](args, settings)
+        stdout.flush()
+        return code
+    except BrokenPipeError:
+        # The reader went away (`… | head`): nothing left to say, and no traceback.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return ExitCode.CLEAN
     except BookingGuardError as exc:
         print(f"booking-guard: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
@@ -176,7 +192,7 @@ def _app_schema(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard import reference_schema
 
     reference_schema.install(settings.database_url)
-    print("reference app schema installed")
+    args.say("reference app schema installed")
     return ExitCode.CLEAN
 
 
@@ -186,22 +202,22 @@ def _migrate(args: argparse.Namespace, settings: Settings) -> int:
     url = settings.database_url
     if args.status:
         state = migrations.status(url)
-        print(f"current: {state.current or 'base (nothing applied)'}")
-        print(f"head:    {state.head}")
+        args.say(f"current: {state.current or 'base (nothing applied)'}")
+        args.say(f"head:    {state.head}")
         for revision, doc in state.pending:
-            print(f"pending: {revision} {doc.splitlines()[0]}")
+            args.say(f"pending: {revision} {doc.splitlines()[0]}")
         if state.up_to_date:
-            print("up to date")
+            args.say("up to date")
         return ExitCode.CLEAN
     if args.down:
-        applied = migrations.downgrade(url, args.down, sql=args.sql)
+        applied = migrations.downgrade(url, args.down, sql=args.sql, out=args.stdout)
     else:
-        applied = migrations.upgrade(url, args.to, sql=args.sql)
+        applied = migrations.upgrade(url, args.to, sql=args.sql, out=args.stdout)
     if not args.sql:
         for step in applied:
-            print(f"applied {step}")
+            args.say(f"applied {step}")
         if not applied:
-            print("nothing to do: already at the target")
+            args.say("nothing to do: already at the target")
     return ExitCode.CLEAN
 
 
@@ -225,29 +241,30 @@ def _check(args: argparse.Namespace, settings: Settings) -> int:
             "data_docs": report.validation.data_docs_index,
             "exit_code": int(code),
         }
-        print(json.dumps(data, default=str, indent=2))
+        args.say(json.dumps(data, default=str, indent=2))
         return code
     window = (
         "full scan"
         if report.mode == "full"
         else f"changes since {report.window_start:%Y-%m-%d %H:%M:%S%z}"
     )
-    print(f"check run {report.run_id}: {window}")
+    args.say(f"check run {report.run_id}: {window}")
     for rule in sorted(report.rules, key=lambda r: (r.severity.rank, r.rule_id)):
         sample = ", ".join(map(str, rule.sample_ids)) + (
             ", …" if rule.count > len(rule.sample_ids) else ""
         )
-        print(f"  {rule.severity:<8} {rule.rule_id:<26} {rule.count:>8,}  {sample}")
+        args.say(f"  {rule.severity:<8} {rule.rule_id:<26} {rule.count:>8,}  {sample}")
     a = report.alerts
-    print(f"alerts: {a.opened:,} opened, {a.seen_again:,} seen again, {a.resolved:,} resolved")
+    args.say(f"alerts: {a.opened:,} opened, {a.seen_again:,} seen again, {a.resolved:,} resolved")
     if report.notifications:
         n = report.notifications
-        print(
+        args.say(
             f"notifications: {len(n.sent)} sent, {len(n.throttled)} throttled,"
-            f" {len(n.failed)} failed (will retry); throttle via {n.throttle_backend}"
+            f" {len(n.failed)} failed (will retry), {len(n.timed_out)} timed out;"
+            f" throttle via {n.throttle_backend}; {n.pending:,} alerts pending"
         )
     if report.validation.data_docs_index:
-        print(f"data docs: {report.validation.data_docs_index}")
+        args.say(f"data docs: {report.validation.data_docs_index}")
     for error in report.errors:
         print(f"booking-guard: warning: {error}", file=sys.stderr)
     return code
@@ -271,37 +288,47 @@ def _check_call(args: argparse.Namespace, settings: Settings) -> int:
             }
             for f in findings
         ]
-        print(json.dumps(issues, default=str, indent=2))
+        args.say(json.dumps(issues, default=str, indent=2))
     else:
         for f in findings:
             column = f".{f.column}" if f.column else ""
-            print(
+            args.say(
                 f"{f.rule.severity:<8} {f.rule.id:<26}"
                 f" {f.entity_type} {f.entity_id}{column}: {f.rule.description}"
             )
         if not findings:
-            print(f"call {args.call_id}: no issues")
+            args.say(f"call {args.call_id}: no issues")
     return ExitCode.for_findings(f.rule.severity for f in findings)
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.alerts import open_summary
     from booking_guard.detection import recent_runs
+    from booking_guard.notifications import pending_delivery
 
     rows = open_summary(settings.database_url)
     runs = recent_runs(settings.database_url, limit=5)
+    delivery = pending_delivery(settings)
     if args.json:
-        data = {"open_alerts": [asdict(r) for r in rows], "runs": [asdict(r) for r in runs]}
-        print(json.dumps(data, default=str, indent=2))
+        data = {
+            "open_alerts": [asdict(r) for r in rows],
+            "runs": [asdict(r) for r in runs],
+            "pending_notifications": [asdict(d) for d in delivery],
+        }
+        args.say(json.dumps(data, default=str, indent=2))
         return ExitCode.CLEAN
-    print(f"open alerts: {sum(r.open_alerts for r in rows):,}")
+    args.say(f"open alerts: {sum(r.open_alerts for r in rows):,}")
+    for d in delivery:
+        age = f", oldest {d.oldest_minutes:,.0f} min" if d.oldest_minutes is not None else ""
+        state = f" — {d.problem}" if d.problem else ""
+        args.say(f"pending {d.channel} notifications: {d.pending:,}{age}{state}")
     for r in rows:
-        print(
+        args.say(
             f"  {r.severity:<8} {r.alert_type:<26} {r.open_alerts:>8,}"
             f"  ({r.companies} companies, {r.not_notified:,} not yet notified)"
         )
     for run in runs:
-        print(
+        args.say(
             f"run {run.run_id}: {run.mode:<11} {run.status:<9} {run.started_at:%Y-%m-%d %H:%M:%S}"
             f" {run.findings or 0:,} findings"
         )
@@ -322,23 +349,23 @@ def _seed_spec(args: argparse.Namespace) -> SeedSpec:
     )
 
 
-def _print_seed(summary: SeedSummary) -> None:
-    print(
+def _print_seed(say: Callable[..., None], summary: SeedSummary) -> None:
+    say(
         f"seeded {summary.calls:,} calls ({summary.soft_deleted_calls:,} soft-deleted), "
         f"{summary.appointments:,} appointments ({summary.soft_deleted_appointments:,} "
         f"soft-deleted), {summary.customers:,} customers, {summary.companies} companies"
     )
-    print(f"planted findings: {len(summary.truth):,}")
+    say(f"planted findings: {len(summary.truth):,}")
     for rule, count in summary.findings_per_rule.items():
-        print(f"  {rule:<26} {count:>8,}")
+        say(f"  {rule:<26} {count:>8,}")
 
 
 def _seed(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.seed import seed
 
-    _print_seed(seed(settings.database_url, _seed_spec(args), args.truth))
+    _print_seed(args.say, seed(settings.database_url, _seed_spec(args), args.truth))
     if args.truth:
-        print(f"ground truth written to {args.truth}")
+        args.say(f"ground truth written to {args.truth}")
     return ExitCode.CLEAN
 
 
@@ -350,9 +377,9 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     spec.validate()
     result = run_demo(settings.database_url, spec, args.truth)
     state = "created" if result.database_created else "exists"
-    print(f"database {redacted(settings.database_url)} ({state})")
-    print(f"migrations: {', '.join(result.migrations_applied) or 'already at head'}")
-    _print_seed(result.seed)
+    args.say(f"database {redacted(settings.database_url)} ({state})")
+    args.say(f"migrations: {', '.join(result.migrations_applied) or 'already at head'}")
+    _print_seed(args.say, result.seed)
     return ExitCode.CLEAN
 
 
@@ -378,16 +405,16 @@ def _breaker(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
     if args.breaker_action == "status" and args.json:
-        print(json.dumps(rows, default=str, indent=2))
+        args.say(json.dumps(rows, default=str, indent=2))
         return ExitCode.CLEAN
     for r in rows:
         opened = f"  opened {r['opened_at']:%Y-%m-%d %H:%M:%S}" if r["opened_at"] else ""
-        print(
+        args.say(
             f"{r['circuit_key']:<40} {r['state']:<9} failures {r['failure_count']:>3}"
             f"  successes {r['success_count']:>2}{opened}"
         )
     if not rows:
-        print("no circuits yet")
+        args.say("no circuits yet")
     return ExitCode.CLEAN
 
 

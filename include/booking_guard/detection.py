@@ -31,6 +31,8 @@ WINDOW_OVERLAP = timedelta(minutes=2)
 # Findings of older runs are dropped; the last few stay for the suite, the alerts and debugging.
 KEEP_FINDING_RUNS = 3
 DEFAULT_FULL_SCAN_WORKERS = 2
+# A run still "running" after this long has lost its process; the next run closes it as failed.
+STALE_RUN_MINUTES = 60
 
 Mode = Literal["full", "incremental"]
 
@@ -64,6 +66,12 @@ class Finding:
     company_id: int | None
     column: str | None
     detail: dict[str, object]
+
+
+def ensure_ready(url: str) -> None:
+    """Fail fast, before anything heavy is imported, when the database cannot be checked."""
+    with connect(url, autocommit=True) as conn:
+        require_monitor_tables(conn)
 
 
 def require_monitor_tables(conn: psycopg.Connection) -> None:
@@ -107,6 +115,7 @@ def detect(
             full = since is None
         mode: Mode = "full" if full else "incremental"
         window_start = None if full else since
+        conn.execute(load_sql("runs/reap.sql"), {"minutes": STALE_RUN_MINUTES})
         run_id: int = scalar(
             conn, load_sql("runs/start.sql"), {"mode": mode, "window_start": window_start}
         )

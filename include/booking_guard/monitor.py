@@ -114,6 +114,7 @@ def detect_and_validate(
 ) -> tuple[DetectionRun, expectations.ValidationSummary]:
     """Detection, then GX validation, in one process (DAG task ``detect``): the GX import
     (about 3 s of CPU) runs in the background while the rules' SQL runs in the database."""
+    detection.ensure_ready(settings.database_url)
     importing = expectations.prewarm()
     run = detect(settings, full=full, interval=interval)
     importing.join()
@@ -137,9 +138,12 @@ def record(settings: Settings, run: DetectionRun) -> alerts.AlertChanges:
 
 
 def notify(settings: Settings) -> notifications.NotifyReport:
-    """Send the pending, unthrottled notifications (DAG task ``notify``); never raises for a
-    channel that is down, the alerts stay pending instead."""
-    return notifications.notify(settings)
+    """Send the pending, unthrottled notifications (DAG task ``notify``). A channel that is down
+    keeps the alerts pending; alerts pending longer than the limit fail the step, after
+    everything was sent and recorded, so the run turns red and the failure callback fires."""
+    report = notifications.notify(settings)
+    notifications.require_delivered(settings, report)
+    return report
 
 
 def run_check(
@@ -164,6 +168,7 @@ def run_check(
         seconds[stage] = round(now - clock, 3)
         clock = now
 
+    detection.ensure_ready(settings.database_url)
     importing = expectations.prewarm()
     run = detect(settings, full=full, since=since)
     lap("detect")
@@ -187,8 +192,9 @@ def run_check(
     if notify:
         try:
             report.notifications = notifications.notify(settings)
+            notifications.require_delivered(settings, report.notifications)
         except Exception as exc:
-            log.warning("notifications failed, alerts kept for the next run: %s", exc)
+            log.warning("notifications: %s", exc)
             report.errors.append(f"notify: {exc}")
         lap("notify")
     return report

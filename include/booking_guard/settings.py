@@ -30,6 +30,8 @@ class Settings:
     notify_min_severity: Severity = Severity.WARNING
     full_scan_at: time | None = time(1, 30)
     rule_workers: int = 2
+    notify_deadline_seconds: int = 120
+    max_pending_minutes: int = 30
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -54,6 +56,12 @@ class Settings:
             notify_min_severity=_severity(env, "DATA_CONSISTENCY_ALERT_MIN_SEVERITY"),
             full_scan_at=_time(env, "BOOKING_GUARD_FULL_SCAN_AT", time(1, 30)),
             rule_workers=_int(env, "BOOKING_GUARD_RULE_WORKERS", 2, bounds=(1, 32)),
+            notify_deadline_seconds=_int(
+                env, "DATA_CONSISTENCY_ALERT_DEADLINE_SECONDS", 120, bounds=(5, 3600)
+            ),
+            max_pending_minutes=_int(
+                env, "DATA_CONSISTENCY_ALERT_MAX_PENDING_MINUTES", 30, bounds=(1, 7 * 24 * 60)
+            ),
         )
         settings.validate()
         return settings

@@ -56,6 +56,7 @@ def test_app_schema_migrate_status_and_down(empty_db: str) -> None:
         (("seed", "--calls", "many"), ("invalid int value",)),
         (("seed", "--calls", "10", "--anchor", "yesterday"), ("ISO-8601",)),
         (("migrate", "--frobnicate"), ("unrecognized arguments",)),
+        (("migrate", "--to", ""), ("migration target is empty",)),
     ],
 )
 def test_bad_input_is_one_clear_line(args: tuple[str, ...], fragments: tuple[str, ...]) -> None:
@@ -67,3 +68,36 @@ def test_migrate_without_app_tables_and_unknown_target(empty_db: str) -> None:
     assert_one_line_error(run("migrate", "--to", "42", url=empty_db), "unknown migration target")
     assert_one_line_error(run("migrate", "--down", "nope", url=empty_db), "'nope'")
     assert_one_line_error(run("seed", "--calls", "5", url=empty_db), "app-schema")
+
+
+def test_settings_and_targets_that_make_no_sense_are_one_line(migrated_db: str) -> None:
+    workers = run("check", "--full", url=migrated_db, env={"BOOKING_GUARD_RULE_WORKERS": "abc"})
+    assert_one_line_error(workers, "BOOKING_GUARD_RULE_WORKERS must be a whole number")
+    cooldown = run(
+        "check", url=migrated_db, env={"DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS": "9" * 20}
+    )
+    assert_one_line_error(cooldown, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS must be between")
+    below = run("migrate", "--to", "0002", url=migrated_db)
+    assert_one_line_error(below, "above 0002", "--down 0002")
+
+
+def test_a_closed_pipe_ends_quietly(migrated_db: str) -> None:
+    """`booking-guard … | head`: the reader is gone before the output is written."""
+    import os
+    import subprocess
+    import sys
+
+    read_end, write_end = os.pipe()
+    os.close(read_end)
+    try:
+        writer = subprocess.run(
+            [sys.executable, "-m", "booking_guard", "--database-url", migrated_db, "status"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=60,
+        )
+    finally:
+        os.close(write_end)
+    assert writer.returncode == 0
+    assert writer.stderr == ""

@@ -72,6 +72,8 @@ def _resolve(target: str) -> str:
     """The revision a user-given target names; 'head' and 'base' are always known."""
     if target in ("head", "base"):
         return target
+    if not target.strip():
+        raise MigrationError("the migration target is empty (a revision, head or base)")
     try:
         revision = _script().get_revision(target)
     except CommandError:
@@ -95,8 +97,8 @@ def _current(url: str) -> str | None:
         ).get_current_revision()
 
 
-def _run(url: str, action: str, target: str, *, sql: bool, out: TextIO) -> list[str]:
-    config = _config(url, out)
+def _run(url: str, action: str, target: str, *, sql: bool, out: TextIO | None) -> list[str]:
+    config = _config(url, out or sys.stdout)
     applied: list[str] = []
     config.attributes["drop_version_table"] = action == "downgrade" and target == "base"
     config.attributes["on_version_apply"] = lambda step, **_: applied.append(
@@ -133,13 +135,31 @@ def _db_message(url: str, exc: sa.exc.DBAPIError | psycopg.Error) -> str:
 
 
 def upgrade(
-    url: str, target: str = "head", *, sql: bool = False, out: TextIO = sys.stdout
+    url: str, target: str = "head", *, sql: bool = False, out: TextIO | None = None
 ) -> list[str]:
     """Apply migrations up to ``target``; returns the steps applied (empty when up to date)."""
-    return _run(url, "upgrade", _resolve(target), sql=sql, out=out)
+    revision = _resolve(target)
+    if revision not in ("head", "base"):
+        current = _current_or_error(url)
+        if current is not None and current != revision and _is_below(revision, current):
+            raise MigrationError(
+                f"the database is at {current}, above {revision}: to go down, use --down {revision}"
+            )
+    return _run(url, "upgrade", revision, sql=sql, out=out)
 
 
-def downgrade(url: str, target: str, *, sql: bool = False, out: TextIO = sys.stdout) -> list[str]:
+def _is_below(revision: str, current: str) -> bool:
+    return revision in {r.revision for r in _script().iterate_revisions(current, "base")}
+
+
+def _current_or_error(url: str) -> str | None:
+    try:
+        return _current(url)
+    except (sa.exc.DBAPIError, psycopg.Error) as exc:
+        raise MigrationError(_db_message(url, exc)) from None
+
+
+def downgrade(url: str, target: str, *, sql: bool = False, out: TextIO | None = None) -> list[str]:
     """Revert to ``target``; ``base`` removes everything the prevention system created."""
     return _run(url, "downgrade", _resolve(target), sql=sql, out=out)
 
@@ -168,13 +188,9 @@ def deploy(url: str, target: str = "head", *, pretend: bool = False) -> str:
     What the deploy DAG runs: a report of the steps applied, or the script that would run.
     """
     revision = _resolve(target)
-    current = _current(url)
-    script = _script()
+    current = _current_or_error(url)
     down = revision == "base" or (
-        current is not None
-        and revision != "head"
-        and revision != current
-        and revision in {r.revision for r in script.iterate_revisions(current, "base")}
+        current is not None and revision not in ("head", current) and _is_below(revision, current)
     )
     out = io.StringIO()
     steps = (downgrade if down else upgrade)(url, revision, sql=pretend, out=out)
