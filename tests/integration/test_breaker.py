@@ -469,7 +469,7 @@ def test_an_open_circuit_raises_one_alert_that_notify_sends(
         ("circuit_open", "circuit", circuit_id, "critical", False),  # resolved by the close
         ("circuit_open", "circuit", circuit_id, "critical", True),
     ]
-    report = notify(migrated_db, settings)
+    report = notify(settings)
     assert report.sent == ["notify:circuit_open:none"]
     assert len(slack.texts) == 1 and "circuit_open" in slack.texts[0]
 
