@@ -13,12 +13,15 @@ from __future__ import annotations
 
 import html
 from functools import cache
-from typing import ClassVar
+from typing import TYPE_CHECKING, Any
 
 from airflow.plugins_manager import AirflowPlugin
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import HTMLResponse, PlainTextResponse
+
+if TYPE_CHECKING:
+    from booking_circuit_breaker import CircuitBreaker
 
 URL_PREFIX = "/booking-guard"
 
@@ -31,7 +34,7 @@ async def airflow_user(request: Request) -> None:
 
 
 @cache
-def _breaker():
+def _breaker() -> CircuitBreaker:
     from booking_circuit_breaker import CircuitBreaker
 
     return CircuitBreaker()
@@ -41,7 +44,7 @@ breakers = APIRouter(prefix="/breakers", tags=["circuit breakers"])
 
 
 @breakers.get("/state")
-async def breaker_state() -> dict:
+async def breaker_state() -> dict[str, Any]:
     """Every circuit's state and counters (read-only)."""
     breaker = _breaker()
     circuits = await run_in_threadpool(breaker.overview)
@@ -108,10 +111,11 @@ def create_app() -> FastAPI:
 
 class BookingGuardPlugin(AirflowPlugin):
     name = "booking_guard"
-    fastapi_apps: ClassVar[list[dict]] = [
+    # AirflowPlugin declares these as instance attributes: a ClassVar here is a type error.
+    fastapi_apps = [  # noqa: RUF012
         {"app": create_app(), "url_prefix": URL_PREFIX, "name": "booking-guard"}
     ]
-    external_views: ClassVar[list[dict]] = [
+    external_views = [  # noqa: RUF012
         {
             "name": "Circuit breakers",
             "href": "booking-guard/breakers/",

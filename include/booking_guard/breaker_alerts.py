@@ -8,8 +8,15 @@ The alert is an ordinary row of ``data_consistency_alerts`` (alert_type ``circui
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from typing import Unpack
 
-from booking_circuit_breaker import BreakerConfigurationError, CircuitBreaker, StateChange
+from booking_circuit_breaker import (
+    BreakerConfigurationError,
+    CircuitBreaker,
+    ServiceOptions,
+    StateChange,
+)
 from booking_guard.db import connect, load_sql
 from booking_guard.errors import ConfigurationError
 from booking_guard.settings import Settings
@@ -47,11 +54,19 @@ class BreakerAlerts:
             conn.execute(sql, params)
 
 
-def circuit_breaker(settings: Settings, **overrides: object) -> CircuitBreaker:
+def circuit_breaker(
+    settings: Settings,
+    *,
+    clock: Callable[[], float] | None = None,
+    **overrides: Unpack[ServiceOptions],
+) -> CircuitBreaker:
     """The breaker booking-guard uses: its Redis and database, alerts on open."""
     try:
         breaker = CircuitBreaker(
-            redis_url=settings.redis_url, database_url=settings.database_url, **overrides
+            redis_url=settings.redis_url,
+            database_url=settings.database_url,
+            clock=clock,
+            **overrides,
         )
     except BreakerConfigurationError as exc:
         raise ConfigurationError(str(exc)) from None

@@ -19,12 +19,21 @@ from booking_circuit_breaker.errors import (
 )
 from booking_circuit_breaker.retry import backoff_delay, retry, retry_async
 from booking_circuit_breaker.settings import (
+    BreakerOptions,
     BreakerSettings,
+    ServiceOptions,
     ServiceSettings,
     counts_every_exception,
     counts_server_errors,
 )
-from booking_circuit_breaker.state import CLOSED, HALF_OPEN, OPEN, Snapshot
+from booking_circuit_breaker.state import (
+    CLOSED,
+    HALF_OPEN,
+    OPEN,
+    CircuitOverview,
+    Snapshot,
+    Statistics,
+)
 from booking_circuit_breaker.store import StateChange
 
 __all__ = [
@@ -32,13 +41,17 @@ __all__ = [
     "HALF_OPEN",
     "OPEN",
     "BreakerConfigurationError",
+    "BreakerOptions",
     "BreakerSettings",
     "CircuitBreaker",
     "CircuitOpenError",
+    "CircuitOverview",
     "CircuitTimeoutError",
+    "ServiceOptions",
     "ServiceSettings",
     "Snapshot",
     "StateChange",
+    "Statistics",
     "backoff_delay",
     "counts_every_exception",
     "counts_server_errors",

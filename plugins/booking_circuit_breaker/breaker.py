@@ -18,24 +18,26 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, TypeVar
+from typing import Any, ParamSpec, TypeVar, Unpack, overload
 
 import redis
 
 from booking_circuit_breaker import metrics
 from booking_circuit_breaker.errors import CircuitOpenError, CircuitTimeoutError
-from booking_circuit_breaker.settings import BreakerSettings, ServiceSettings
+from booking_circuit_breaker.settings import BreakerOptions, BreakerSettings, ServiceSettings
 from booking_circuit_breaker.shared import SharedState, connect, snapshot_from_fields
 from booking_circuit_breaker.state import (
     CLOSED,
     HALF_OPEN,
     OPEN,
+    CircuitOverview,
     LocalCircuit,
     Snapshot,
+    Statistics,
     Verdict,
 )
 from booking_circuit_breaker.store import DurableStore, Keeper, StateChange
@@ -43,6 +45,7 @@ from booking_circuit_breaker.workers import WorkerPool
 
 log = logging.getLogger("booking_circuit_breaker")
 T = TypeVar("T")
+P = ParamSpec("P")
 Listener = Callable[[StateChange], None]
 
 
@@ -62,51 +65,32 @@ class CircuitBreaker:
     """Closed → open → half-open breakers per service key (BEHAVIOUR §C, defects §G fixed).
 
     ``CircuitBreaker()`` reads ``CIRCUIT_BREAKER_*``, ``BOOKING_GUARD_REDIS_URL`` and
-    ``BOOKING_GUARD_DATABASE_URL``; explicit arguments override. ``tenant`` prefixes every key
-    (``tenant:<id>:<key>``) so tenants' breakers never meet. ``clock`` (epoch seconds) replaces
-    Redis' clock and the local one, for tests.
+    ``BOOKING_GUARD_DATABASE_URL``; keyword arguments (``BreakerOptions``: ``redis_url``,
+    ``failure_threshold``, ``services`` …) override them, ``settings`` replaces all of them.
+    ``tenant`` prefixes every key (``tenant:<id>:<key>``) so tenants' breakers never meet.
+    ``clock`` (epoch seconds) replaces Redis' clock and the local one, for tests.
     """
 
     def __init__(
         self,
         *,
-        redis_url: str | None = None,
-        database_url: str | None = None,
-        failure_threshold: int | None = None,
-        cooldown_seconds: float | None = None,
-        success_threshold: int | None = None,
-        timeout_seconds: float | None = None,
-        fail_open: bool | None = None,
-        failure_predicate: Callable[[BaseException], bool] | None = None,
-        services: Mapping[str, ServiceSettings] | None = None,
         tenant: str | int | None = None,
         clock: Callable[[], float] | None = None,
         settings: BreakerSettings | None = None,
-        **connection_settings: Any,
+        **options: Unpack[BreakerOptions],
     ) -> None:
         if settings is None:
-            settings = BreakerSettings.from_env(
-                redis_url=redis_url,
-                database_url=database_url,
-                services=services,
-                failure_threshold=failure_threshold,
-                cooldown_seconds=cooldown_seconds,
-                success_threshold=success_threshold,
-                timeout_seconds=timeout_seconds,
-                fail_open=fail_open,
-                failure_predicate=failure_predicate,
-                **connection_settings,
-            )
+            settings = BreakerSettings.from_env(**options)
         self.settings = settings
         self.tenant = tenant
-        self.company_id = int(tenant) if str(tenant).isdigit() else None
+        self.company_id = int(tenant) if tenant is not None and str(tenant).isdigit() else None
         self._clock = clock
         self._time = clock or time.time
         self._shared = SharedState(
             connect(settings.redis_url, settings.redis_timeout_seconds), settings.state_ttl_seconds
         )
         self._store = DurableStore(settings.database_url) if settings.database_url else None
-        self._keeper = Keeper(self._persist, self._watch_redis)
+        self._keeper: Keeper[StateChange] = Keeper(self._persist, self._watch_redis)
         self._workers = WorkerPool()
         self._listeners: list[Listener] = []
         self._cache: dict[str, tuple[str, int, float]] = {}
@@ -120,7 +104,15 @@ class CircuitBreaker:
 
     # -- the contract ---------------------------------------------------------------------
 
-    def execute(self, key: str, fn: Callable[..., T] | None = None, *args: Any, **kwargs: Any):
+    @overload
+    def execute(self, key: str) -> _Guard: ...
+
+    @overload
+    def execute(self, key: str, fn: Callable[P, T], *args: P.args, **kwargs: P.kwargs) -> T: ...
+
+    def execute(
+        self, key: str, fn: Callable[P, T] | None = None, *args: P.args, **kwargs: P.kwargs
+    ) -> T | _Guard:
         """Run ``fn(*args, **kwargs)`` through the breaker of ``key``.
 
         Open: raises ``CircuitOpenError`` without running it. The operation's own exceptions
@@ -150,7 +142,9 @@ class CircuitBreaker:
         self._record(permit, failed=False)
         return result
 
-    async def execute_async(self, key: str, fn: Callable[..., Any], *args: Any, **kwargs: Any):
+    async def execute_async(
+        self, key: str, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs
+    ) -> T:
         """``execute`` for coroutine functions, timed out with ``asyncio.timeout``.
 
         Redis is asked synchronously (a round trip of well under a millisecond, bounded by the
@@ -162,7 +156,7 @@ class CircuitBreaker:
             async with asyncio.timeout(timeout) as deadline:
                 result = await fn(*args, **kwargs)
         except TimeoutError as exc:
-            if deadline.expired():
+            if timeout is not None and deadline.expired():
                 error = CircuitTimeoutError(key, timeout)
                 self._settle(permit, error)
                 raise error from None
@@ -210,10 +204,10 @@ class CircuitBreaker:
         turns half-open when the next call asks)."""
         return self._snapshot(key).state
 
-    def get_statistics(self, key: str) -> dict:
+    def get_statistics(self, key: str) -> Statistics:
         """circuit_key, state, failure_count, success_count, last_failure_at, opened_at,
         closed_at (datetimes in UTC or None)."""
-        return {**self._snapshot(key).statistics(), "circuit_key": key}
+        return self._snapshot(key).statistics()
 
     def force_open(self, key: str) -> None:
         """Open and hold open (no half-open after the cooldown) until forced closed or reset."""
@@ -237,9 +231,9 @@ class CircuitBreaker:
         """
         self._listeners.append(listener)
 
-    def overview(self) -> list[dict]:
+    def overview(self) -> list[CircuitOverview]:
         """Every circuit Redis or PostgreSQL knows: statistics plus the shared counters."""
-        rows: dict[str, dict] = {}
+        rows: dict[str, CircuitOverview] = {}
         if self._store is not None:
             for s in self._store.load():
                 rows[s.circuit_key] = {**s.statistics(), "source": "postgresql", "counters": {}}
@@ -293,8 +287,8 @@ class CircuitBreaker:
 
     def _admit(self, key: str) -> _Permit:
         full, service = self._full(key), self.settings.for_key(key)
-        token = None
-        if self._redis_up():
+        redis_up = self._redis_up()
+        if redis_up:
             hit = self._cache.get(full)
             if (
                 hit is not None
@@ -302,7 +296,8 @@ class CircuitBreaker:
                 and self._time() - hit[2] < self.settings.cache_seconds(service)
             ):
                 return _Permit(key, full, service, hit[1], None, True)
-            token = f"{self._token_prefix}{next(self._tokens)}"
+        token = f"{self._token_prefix}{next(self._tokens)}"
+        if redis_up:
             try:
                 verdict = self._shared_call(
                     full,
@@ -324,7 +319,6 @@ class CircuitBreaker:
             raise CircuitOpenError(
                 key, self.settings.redis_retry_seconds, "is unavailable (shared state unreachable)"
             )
-        token = token or f"{self._token_prefix}{next(self._tokens)}"
         with self._lock:
             verdict = self._local_circuit(full).admit(
                 self._local_ms(),
@@ -368,7 +362,7 @@ class CircuitBreaker:
         elif isinstance(exc, Exception):
             self._record(permit, failed=False)
         elif permit.token is not None:  # cancelled or interrupted: no outcome, free the probe
-            self._release(permit)
+            self._release(permit, permit.token)
 
     def _record(self, permit: _Permit, *, failed: bool, timed_out: bool = False) -> None:
         self.counters.add(permit.full_key, "failure" if failed else "success")
@@ -410,15 +404,16 @@ class CircuitBreaker:
             )
         self._observe(full, verdict, shared=False)
 
-    def _release(self, permit: _Permit) -> None:
+    def _release(self, permit: _Permit, token: str) -> None:
+        """Free a probe's slot without an outcome."""
         try:
             if permit.shared and self._redis_up():
-                self._shared.release(permit.full_key, permit.token)
+                self._shared.release(permit.full_key, token)
                 return
         except redis.RedisError as exc:
             self._lost_redis(exc)
         with self._lock:
-            self._local_circuit(permit.full_key).release(permit.token)
+            self._local_circuit(permit.full_key).release(token)
 
     def _force(self, key: str, action: str) -> None:
         full = self._full(key)
@@ -550,9 +545,8 @@ class CircuitBreaker:
             circuit = self._local[full] = LocalCircuit(self._durable(full))
         return circuit
 
-    def _persist(self, change: object) -> None:
+    def _persist(self, change: StateChange) -> None:
         """On the background thread: store a transition, then tell the listeners."""
-        assert isinstance(change, StateChange)
         if self._store is not None:
             try:
                 self._store.save(change)
@@ -570,7 +564,7 @@ class CircuitBreaker:
                 log.exception("circuit breaker listener %r failed", listener)
 
 
-_REASONS = {
+_REASONS: dict[tuple[str | None, str], str] = {
     (CLOSED, OPEN): "failure_threshold",
     (HALF_OPEN, OPEN): "probe_failed",
     (OPEN, HALF_OPEN): "cooldown_elapsed",
@@ -593,29 +587,43 @@ class _Guard:
         self.breaker, self.key = breaker, key
         self._permits = threading.local()
 
-    def __call__(self, fn: Callable[..., Any]) -> Callable[..., Any]:
+    @overload
+    def __call__(
+        self, fn: Callable[P, Coroutine[Any, Any, T]]
+    ) -> Callable[P, Coroutine[Any, Any, T]]: ...
+
+    @overload
+    def __call__(self, fn: Callable[P, T]) -> Callable[P, T]: ...
+
+    def __call__(self, fn: Callable[P, Any]) -> Callable[P, Any]:
         breaker, key = self.breaker, self.key
         if inspect.iscoroutinefunction(fn):
 
             @wraps(fn)
-            async def guarded_async(*args: Any, **kwargs: Any) -> Any:
+            async def guarded_async(*args: P.args, **kwargs: P.kwargs) -> Any:
                 return await breaker.execute_async(key, fn, *args, **kwargs)
 
             return guarded_async
 
         @wraps(fn)
-        def guarded(*args: Any, **kwargs: Any) -> Any:
+        def guarded(*args: P.args, **kwargs: P.kwargs) -> Any:
             return breaker.execute(key, fn, *args, **kwargs)
 
         return guarded
 
+    def _stack(self) -> list[_Permit]:
+        """This thread's open ``with`` blocks (the guard may be shared between threads)."""
+        stack: list[_Permit] = self._permits.__dict__.setdefault("stack", [])
+        return stack
+
     def __enter__(self) -> _Guard:
-        stack = self._permits.__dict__.setdefault("stack", [])
-        stack.append(self.breaker._admit(self.key))
+        self._stack().append(self.breaker._admit(self.key))
         return self
 
-    def __exit__(self, exc_type: type | None, exc: BaseException | None, tb: object) -> None:
-        permit = self._permits.stack.pop()
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: object
+    ) -> None:
+        permit = self._stack().pop()
         if exc is None:
             self.breaker._record(permit, failed=False)
         else:

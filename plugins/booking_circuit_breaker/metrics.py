@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import threading
 from collections import Counter
+from collections.abc import Iterable
 
-from booking_circuit_breaker.state import STATES
+from booking_circuit_breaker.state import STATES, CircuitOverview
 
 SHARED_COUNTERS = {
     "n_success": ("calls_total", {"outcome": "success"}),
@@ -62,7 +63,7 @@ def _labels(labels: dict[str, str]) -> str:
     return "{" + ",".join(f'{k}="{esc(v)}"' for k, v in labels.items()) + "}"
 
 
-def render(circuits: list[dict], shared_state_up: bool) -> str:
+def render(circuits: Iterable[CircuitOverview], shared_state_up: bool) -> str:
     """Prometheus text format (0.0.4) for the circuits of ``CircuitBreaker.overview()``."""
     samples: dict[str, list[str]] = {name: [] for name in HELP}
     for c in circuits:

@@ -23,7 +23,7 @@ def backoff_delay(
     attempt: int, base_delay: float, max_delay: float, rng: Callable[[], float] = random.random
 ) -> float:
     """Full-jitter delay after failed attempt ``attempt`` (1-based)."""
-    return rng() * min(max_delay, base_delay * 2 ** (attempt - 1))
+    return rng() * min(max_delay, base_delay * 2.0 ** (attempt - 1))
 
 
 def _delay_after(

@@ -5,11 +5,13 @@ from __future__ import annotations
 import fnmatch
 import os
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from typing import TypedDict, TypeVar, Unpack
 
 from booking_circuit_breaker.errors import BreakerConfigurationError
 
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+T = TypeVar("T")
 
 
 def counts_every_exception(exc: BaseException) -> bool:
@@ -59,6 +61,29 @@ class ServiceSettings:
         return (self.timeout_seconds or 10.0) + 5.0
 
 
+class ServiceOptions(TypedDict, total=False):
+    """Keyword overrides of ``ServiceSettings``; None keeps the environment's value."""
+
+    failure_threshold: int | None
+    cooldown_seconds: float | None
+    success_threshold: int | None
+    timeout_seconds: float | None  # 0 turns the timeout off
+    fail_open: bool | None
+    failure_predicate: Callable[[BaseException], bool] | None
+
+
+class BreakerOptions(ServiceOptions, total=False):
+    """Keyword overrides of ``BreakerSettings.from_env``; None keeps the environment's value."""
+
+    redis_url: str | None
+    database_url: str | None
+    services: Mapping[str, ServiceSettings] | None
+    redis_timeout_seconds: float | None
+    redis_retry_seconds: float | None
+    state_cache_seconds: float | None
+    state_ttl_seconds: int | None
+
+
 @dataclass(frozen=True)
 class BreakerSettings:
     """Connections, defaults for every service, and per-service overrides by key pattern."""
@@ -77,33 +102,60 @@ class BreakerSettings:
     state_ttl_seconds: int = 86_400
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] | None = None, **overrides: object) -> BreakerSettings:
+    def from_env(
+        cls, env: Mapping[str, str] | None = None, **overrides: Unpack[BreakerOptions]
+    ) -> BreakerSettings:
         """Read ``CIRCUIT_BREAKER_*`` and ``BOOKING_GUARD_*_URL``; explicit values override."""
         env = os.environ if env is None else env
-        timeout = _number(env, "CIRCUIT_BREAKER_TIMEOUT_SECONDS", 10.0)
+        unknown = overrides.keys() - BreakerOptions.__optional_keys__
+        if unknown:
+            raise TypeError(f"unknown breaker setting(s): {', '.join(sorted(unknown))}")
         defaults = ServiceSettings(
-            failure_threshold=int(_number(env, "CIRCUIT_BREAKER_FAILURE_THRESHOLD", 3)),
-            cooldown_seconds=_number(env, "CIRCUIT_BREAKER_COOLDOWN_SECONDS", 30.0),
-            success_threshold=int(_number(env, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 2)),
-            timeout_seconds=timeout or None,
-            fail_open=_flag(env, "CIRCUIT_BREAKER_FAIL_OPEN", True),
-        )
-        service_fields = {f for f in ServiceSettings.__dataclass_fields__}
-        service_overrides = {k: v for k, v in overrides.items() if k in service_fields}
-        if service_overrides.get("timeout_seconds") == 0:  # 0 turns the timeout off
-            service_overrides["timeout_seconds"] = None
-            defaults = replace(defaults, timeout_seconds=None)
-        own = {k: v for k, v in overrides.items() if k not in service_fields and v is not None}
-        settings = cls(
-            redis_url=env.get("BOOKING_GUARD_REDIS_URL") or DEFAULT_REDIS_URL,
-            database_url=env.get("BOOKING_GUARD_DATABASE_URL") or None,
-            defaults=replace(
-                defaults, **{k: v for k, v in service_overrides.items() if v is not None}
+            failure_threshold=_given(
+                overrides.get("failure_threshold"),
+                int(_number(env, "CIRCUIT_BREAKER_FAILURE_THRESHOLD", 3)),
             ),
-            redis_timeout_seconds=_number(env, "CIRCUIT_BREAKER_REDIS_TIMEOUT_SECONDS", 0.25),
-            state_cache_seconds=_number(env, "CIRCUIT_BREAKER_STATE_CACHE_SECONDS", 1.0),
+            cooldown_seconds=_given(
+                overrides.get("cooldown_seconds"),
+                _number(env, "CIRCUIT_BREAKER_COOLDOWN_SECONDS", 30.0),
+            ),
+            success_threshold=_given(
+                overrides.get("success_threshold"),
+                int(_number(env, "CIRCUIT_BREAKER_SUCCESS_THRESHOLD", 2)),
+            ),
+            # 0 turns the timeout off
+            timeout_seconds=_given(
+                overrides.get("timeout_seconds"),
+                _number(env, "CIRCUIT_BREAKER_TIMEOUT_SECONDS", 10.0),
+            )
+            or None,
+            fail_open=_given(
+                overrides.get("fail_open"), _flag(env, "CIRCUIT_BREAKER_FAIL_OPEN", True)
+            ),
+            failure_predicate=_given(overrides.get("failure_predicate"), counts_every_exception),
         )
-        settings = replace(settings, **own)
+        settings = cls(
+            redis_url=_given(
+                overrides.get("redis_url"), env.get("BOOKING_GUARD_REDIS_URL") or DEFAULT_REDIS_URL
+            ),
+            database_url=_given(
+                overrides.get("database_url"), env.get("BOOKING_GUARD_DATABASE_URL") or None
+            ),
+            defaults=defaults,
+            services=_given(overrides.get("services"), {}),
+            redis_timeout_seconds=_given(
+                overrides.get("redis_timeout_seconds"),
+                _number(env, "CIRCUIT_BREAKER_REDIS_TIMEOUT_SECONDS", 0.25),
+            ),
+            redis_retry_seconds=_given(
+                overrides.get("redis_retry_seconds"), cls.redis_retry_seconds
+            ),
+            state_cache_seconds=_given(
+                overrides.get("state_cache_seconds"),
+                _number(env, "CIRCUIT_BREAKER_STATE_CACHE_SECONDS", 1.0),
+            ),
+            state_ttl_seconds=_given(overrides.get("state_ttl_seconds"), cls.state_ttl_seconds),
+        )
         settings.validate()
         return settings
 
@@ -126,6 +178,11 @@ class BreakerSettings:
 
     def cache_seconds(self, service: ServiceSettings) -> float:
         return max(0.0, min(self.state_cache_seconds, service.cooldown_seconds / 2))
+
+
+def _given(value: T | None, default: T) -> T:
+    """An explicit argument, or ``default`` when it was left out (None)."""
+    return default if value is None else value
 
 
 def _number(env: Mapping[str, str], name: str, default: float) -> float:

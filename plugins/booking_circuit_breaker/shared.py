@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import redis
 from redis.backoff import NoBackoff
@@ -14,6 +16,8 @@ from booking_circuit_breaker.state import Snapshot, Verdict
 LUA_DIR = Path(__file__).with_name("lua")
 KEY_PREFIX = "circuit_breaker:"
 INDEX_KEY = KEY_PREFIX + "index"
+# A script's reply, as common.lua builds it: bulk strings (bytes) and integers.
+Reply = Sequence[Any]
 
 
 @cache
@@ -44,15 +48,17 @@ class SharedState:
             for name in ("admit", "success", "failure", "force", "seed")
         }
 
-    def _run(self, name: str, key: str, now_ms: int | None, *args: object) -> Verdict | None:
-        """Run a script; None when Redis does not hold the circuit (lost or never seen)."""
+    def _reply(self, name: str, key: str, now_ms: int | None, *args: int | str) -> Reply:
         keys = (KEY_PREFIX + key, f"{KEY_PREFIX}{key}:probes", INDEX_KEY)
-        raw = self.scripts[name](
+        reply: Reply = self.scripts[name](
             keys=keys, args=("" if now_ms is None else now_ms, self.ttl, key, *args)
         )
-        if raw[0] == b"absent":
-            return None
-        return _verdict(key, raw)
+        return reply
+
+    def _run(self, name: str, key: str, now_ms: int | None, *args: int | str) -> Verdict | None:
+        """Run an outcome script; None when Redis does not hold the circuit (lost or never seen)."""
+        reply = self._reply(name, key, now_ms, *args)
+        return None if reply[0] == b"absent" else _verdict(key, reply)
 
     def admit(
         self,
@@ -95,40 +101,44 @@ class SharedState:
         )
 
     def force(self, key: str, now_ms: int | None, action: str) -> Verdict:
-        return self._run("force", key, now_ms, action)
+        """Force a state; the script creates the circuit when Redis does not hold it."""
+        return _verdict(key, self._reply("force", key, now_ms, action))
 
     def seed(self, key: str, now_ms: int | None, s: Snapshot) -> Verdict:
-        return self._run(
-            "seed",
+        """Restore a circuit Redis lost; one Redis already holds is left as it is."""
+        return _verdict(
             key,
-            now_ms,
-            s.state,
-            s.generation,
-            s.failures,
-            s.successes,
-            _opt(s.last_failure_ms),
-            _opt(s.opened_at_ms),
-            _opt(s.closed_at_ms),
-            "1" if s.forced else "",
+            self._reply(
+                "seed",
+                key,
+                now_ms,
+                s.state,
+                s.generation,
+                s.failures,
+                s.successes,
+                _opt(s.last_failure_ms),
+                _opt(s.opened_at_ms),
+                _opt(s.closed_at_ms),
+                "1" if s.forced else "",
+            ),
         )
 
     def release(self, key: str, token: str) -> None:
         self.client.zrem(f"{KEY_PREFIX}{key}:probes", token)
 
     def read(self, key: str) -> dict[str, str] | None:
-        fields = self.client.hgetall(KEY_PREFIX + key)
-        return {k.decode(): v.decode() for k, v in fields.items()} or None
+        return _text_fields(self.client.hgetall(KEY_PREFIX + key)) or None
 
     def read_all(self) -> dict[str, dict[str, str]]:
         """Every circuit Redis knows, with its counters (one pipeline)."""
-        keys = sorted(k.decode() for k in self.client.smembers(INDEX_KEY))
+        keys = sorted(_text(k) for k in self.client.smembers(INDEX_KEY))
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
             pipe.hgetall(KEY_PREFIX + key)
-        rows = {}
+        rows: dict[str, dict[str, str]] = {}
         for key, fields in zip(keys, pipe.execute(), strict=True):
             if fields:
-                rows[key] = {k.decode(): v.decode() for k, v in fields.items()}
+                rows[key] = _text_fields(fields)
         return rows
 
     def ping(self) -> bool:
@@ -149,7 +159,7 @@ def snapshot_from_fields(key: str, fields: dict[str, str]) -> Snapshot:
     )
 
 
-def _verdict(key: str, raw: list) -> Verdict:
+def _verdict(key: str, raw: Reply) -> Verdict:
     """A script's reply: short (verdict, state, generation, retry_after) on the hot path; the
     whole snapshot, the transition and the time when the script made a transition."""
     verdict, state, gen, retry_ms = raw[:4]
@@ -178,6 +188,15 @@ def _verdict(key: str, raw: list) -> Verdict:
         previous.decode(),
         int(now),
     )
+
+
+def _text(value: bytes | str) -> str:
+    """A reply as text (the client returns bytes; its stubs allow str too)."""
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _text_fields(fields: Mapping[bytes | str, bytes | str]) -> dict[str, str]:
+    return {_text(k): _text(v) for k, v in fields.items()}
 
 
 def _int(value: bytes | str | None) -> int | None:

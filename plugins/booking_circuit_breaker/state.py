@@ -9,9 +9,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import TypedDict
 
 CLOSED, OPEN, HALF_OPEN = "closed", "open", "half_open"
 STATES = (CLOSED, OPEN, HALF_OPEN)
+
+
+class Statistics(TypedDict):
+    """The contract of ``get_statistics`` (BEHAVIOUR §C.4); datetimes in UTC, None = never."""
+
+    circuit_key: str
+    state: str
+    failure_count: int
+    success_count: int
+    last_failure_at: datetime | None
+    opened_at: datetime | None
+    closed_at: datetime | None
+
+
+class CircuitOverview(Statistics):
+    """A row of ``CircuitBreaker.overview()``: where it was read and the shared counters."""
+
+    source: str  # "redis", "postgresql" or "local"
+    counters: dict[str, int]
 
 
 @dataclass(frozen=True)
@@ -28,8 +48,7 @@ class Snapshot:
     closed_at_ms: int | None = None
     forced: bool = False
 
-    def statistics(self) -> dict:
-        """The contract of ``get_statistics`` (BEHAVIOUR §C.4)."""
+    def statistics(self) -> Statistics:
         return {
             "circuit_key": self.circuit_key,
             "state": self.state,
@@ -56,6 +75,10 @@ class Verdict:
     now_ms: int = 0
 
 
+# A transition the local circuit made: (new state, previous state).
+Transition = tuple[str, str]
+
+
 def _datetime(ms: int | None) -> datetime | None:
     return None if ms is None else datetime.fromtimestamp(ms / 1000, UTC)
 
@@ -71,7 +94,7 @@ class LocalCircuit:
         self.s = snapshot
         self.leases: dict[str, int] = {}
 
-    def _go(self, state: str, now: int) -> tuple[str, str]:
+    def _go(self, state: str, now: int) -> Transition:
         previous = self.s.state
         s = replace(self.s, state=state, generation=self.s.generation + 1, successes=0)
         if state == OPEN:
@@ -89,13 +112,16 @@ class LocalCircuit:
         self.leases.clear()
         return state, previous
 
-    def _verdict(self, verdict: str, now: int, change=(None, None), retry_ms: float = 0) -> Verdict:
-        return Verdict(verdict, self.s, max(0.0, retry_ms / 1000), change[0], change[1], now)
+    def _verdict(
+        self, verdict: str, now: int, change: Transition | None = None, retry_ms: float = 0
+    ) -> Verdict:
+        state, previous = (None, None) if change is None else change
+        return Verdict(verdict, self.s, max(0.0, retry_ms / 1000), state, previous, now)
 
     def admit(
         self, now: int, cooldown_ms: int, threshold: int, lease_ms: int, token: str
     ) -> Verdict:
-        change = (None, None)
+        change: Transition | None = None
         if self.s.state == OPEN:
             wait = cooldown_ms if self.s.forced else (self.s.opened_at_ms or 0) + cooldown_ms - now
             if wait > 0:
@@ -114,7 +140,7 @@ class LocalCircuit:
     ) -> Verdict:
         if generation is not None and generation != self.s.generation:
             return self._verdict("stale", now)
-        change = (None, None)
+        change: Transition | None = None
         if self.s.state == HALF_OPEN:
             self.leases.pop(token or "", None)
             self.s = replace(self.s, successes=self.s.successes + 1)
@@ -129,7 +155,7 @@ class LocalCircuit:
     ) -> Verdict:
         if generation is not None and generation != self.s.generation:
             return self._verdict("stale", now)
-        change = (None, None)
+        change: Transition | None = None
         if self.s.state != OPEN:
             self.s = replace(self.s, failures=self.s.failures + 1, last_failure_ms=now)
             if self.s.state == HALF_OPEN or self.s.failures >= threshold:

@@ -11,16 +11,18 @@ import logging
 import os
 import queue
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
 from pathlib import Path
+from typing import Generic, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
+from psycopg.rows import TupleRow
 
-from booking_circuit_breaker.state import Snapshot, to_ms
+from booking_circuit_breaker.state import Snapshot, Statistics, to_ms
 
 log = logging.getLogger(__name__)
 SQL_DIR = Path(__file__).with_name("sql")
@@ -46,7 +48,7 @@ class StateChange:
     snapshot: Snapshot
 
     @property
-    def statistics(self) -> dict:
+    def statistics(self) -> Statistics:
         return self.snapshot.statistics()
 
 
@@ -56,10 +58,10 @@ class DurableStore:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self.url = urlunsplit(parts._replace(scheme=parts.scheme.split("+", 1)[0]))
-        self._conn: psycopg.Connection | None = None
+        self._conn: psycopg.Connection[TupleRow] | None = None
         self._lock = threading.Lock()
 
-    def _execute(self, sql: str, params: dict) -> list[tuple]:
+    def _execute(self, sql: str, params: Mapping[str, object]) -> list[TupleRow]:
         with self._lock:
             if self._conn is None or self._conn.closed:
                 self._conn = psycopg.connect(
@@ -135,20 +137,26 @@ class DurableStore:
                 self._conn.close()
 
 
-_STOP = object()
+class _Stop:
+    """The item that ends the keeper's thread."""
 
 
-class Keeper:
+_STOP = _Stop()
+Item = TypeVar("Item")
+
+
+class Keeper(Generic[Item]):
     """A daemon thread that handles queued work in order and calls ``tick`` between items.
 
     ``tick`` returns how long to wait for the next item (None: until one arrives); the breaker
     uses it to retry Redis while Redis is down. Started lazily, once per process (fork-safe).
     """
 
-    def __init__(self, handle: Callable[[object], None], tick: Callable[[], float | None]) -> None:
+    def __init__(self, handle: Callable[[Item], None], tick: Callable[[], float | None]) -> None:
         self._handle = handle
         self._tick = tick
-        self._queue: queue.Queue = queue.Queue()
+        # Besides work: None (call ``tick`` now), an Event (a flush) and _STOP.
+        self._queue: queue.Queue[Item | threading.Event | _Stop | None] = queue.Queue()
         self._pid: int | None = None
         self._start_lock = threading.Lock()
 
@@ -163,13 +171,14 @@ class Keeper:
                 ).start()
                 self._pid = os.getpid()
 
-    def submit(self, item: object) -> None:
+    def submit(self, item: Item) -> None:
         self._ensure_started()
         self._queue.put(item)
 
     def wake(self) -> None:
         """Make the thread call ``tick`` now (used when Redis was just lost)."""
-        self.submit(None)
+        self._ensure_started()
+        self._queue.put(None)
 
     def flush(self, timeout: float = 5.0) -> bool:
         """Wait until everything submitted so far was handled; False on timeout."""
@@ -185,13 +194,13 @@ class Keeper:
             self._pid = None
 
     def _loop(self) -> None:
-        wait = None
+        wait: float | None = None
         while True:
             try:
                 item = self._queue.get(timeout=wait)
             except queue.Empty:
                 item = None
-            if item is _STOP:
+            if isinstance(item, _Stop):
                 return
             if isinstance(item, threading.Event):
                 item.set()

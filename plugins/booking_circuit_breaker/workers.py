@@ -10,16 +10,20 @@ thread comes back; the breaker's timeout is the backstop for what the client's d
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, Generic, TypeVar
+
+T = TypeVar("T")
 
 
-class _Job:
+class _Job(Generic[T]):
     __slots__ = ("args", "done", "error", "fn", "kwargs", "result")
 
-    def __init__(self, fn: Callable, args: tuple, kwargs: dict) -> None:
+    def __init__(
+        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any]
+    ) -> None:
         self.fn, self.args, self.kwargs = fn, args, kwargs
-        self.result: Any = None
+        self.result: T  # set by the worker unless it sets ``error``
         self.error: BaseException | None = None
         self.done = threading.Lock()
         self.done.acquire()
@@ -28,7 +32,7 @@ class _Job:
 class _Worker:
     def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
-        self.job: _Job | None = None
+        self.job: _Job[Any] | None = None
         self.ready = threading.Lock()
         self.ready.acquire()
         threading.Thread(target=self._loop, name="circuit-breaker-call", daemon=True).start()
@@ -37,6 +41,7 @@ class _Worker:
         while True:
             self.ready.acquire()
             job, self.job = self.job, None
+            assert job is not None, "a worker is woken only after it was given a job"
             try:
                 job.result = job.fn(*job.args, **job.kwargs)
             except BaseException as exc:  # handed to the caller unchanged
@@ -51,7 +56,9 @@ class WorkerPool:
     def __init__(self) -> None:
         self._idle: list[_Worker] = []
 
-    def run(self, fn: Callable, args: tuple, kwargs: dict, timeout: float) -> Any:
+    def run(
+        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float
+    ) -> T:
         """``fn(*args, **kwargs)``; raises TimeoutError when it has not ended within ``timeout``."""
         try:
             worker = self._idle.pop()

@@ -58,6 +58,8 @@ def test_settings_come_from_the_environment_and_arguments_override() -> None:
     s = BreakerSettings.from_env(env, failure_threshold=2, timeout_seconds=0, redis_url="redis://h")
     assert s.defaults.failure_threshold == 2 and s.defaults.timeout_seconds is None
     assert s.redis_url == "redis://h" and s.defaults.cooldown_seconds == 12.0
+    s = BreakerSettings.from_env(env, database_url=None, redis_retry_seconds=0.2)  # None: env
+    assert s.database_url.endswith("/x") and s.redis_retry_seconds == 0.2
     assert BreakerSettings.from_env({}).defaults == ServiceSettings()
 
 
@@ -66,6 +68,8 @@ def test_bad_settings_name_the_setting() -> None:
         BreakerSettings.from_env({"CIRCUIT_BREAKER_COOLDOWN_SECONDS": "soon"})
     with pytest.raises(BreakerConfigurationError, match="failure_threshold"):
         BreakerSettings.from_env({}, failure_threshold=0)
+    with pytest.raises(TypeError, match="failure_treshold"):
+        BreakerSettings.from_env({}, failure_treshold=3)  # a typo is not silently ignored
 
 
 def test_per_service_settings_match_by_pattern() -> None:
