@@ -8,11 +8,17 @@ from dataclasses import dataclass
 from datetime import time
 from urllib.parse import urlsplit
 
+import phonenumbers
+
 from booking_guard.errors import ConfigurationError
 from booking_guard.severity import Severity
 
 DEFAULT_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/booking_guard"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
+# The booking app serves German businesses: their callers write numbers nationally (0170 …,
+# 030 …), which only a DE reading recognises, and a DE national number needs its leading 0, so a
+# bare id such as 1234567 is never taken for one (under US rules many 10-digit ids would be).
+DEFAULT_PHONE_REGION = "DE"
 
 
 @dataclass(frozen=True)
@@ -32,6 +38,7 @@ class Settings:
     rule_workers: int = 2
     notify_deadline_seconds: int = 120
     max_pending_minutes: int = 30
+    phone_region: str = DEFAULT_PHONE_REGION
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -62,6 +69,7 @@ class Settings:
             max_pending_minutes=_int(
                 env, "DATA_CONSISTENCY_ALERT_MAX_PENDING_MINUTES", 30, bounds=(1, 7 * 24 * 60)
             ),
+            phone_region=phone_region(env),
         )
         settings.validate()
         return settings
@@ -78,6 +86,20 @@ class Settings:
     def notify_severities(self) -> list[Severity]:
         """The severities that are sent, from the most severe down to the configured minimum."""
         return self.notify_min_severity.and_above()
+
+
+def phone_region(env: Mapping[str, str] = os.environ) -> str:
+    """BOOKING_GUARD_PHONE_REGION: how numbers written without a country code are read.
+
+    An unknown region would silently stop masking national numbers, so it is an error.
+    """
+    raw = env.get("BOOKING_GUARD_PHONE_REGION") or DEFAULT_PHONE_REGION
+    region = raw.strip().upper()
+    if region not in phonenumbers.SUPPORTED_REGIONS:
+        raise ConfigurationError(
+            f"BOOKING_GUARD_PHONE_REGION must be a region code such as DE, AT or US, got {raw!r}"
+        )
+    return region
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
