@@ -8,6 +8,7 @@ carries scope placeholders that a run fills in, like dbt's ``is_incremental()``.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
@@ -78,7 +79,12 @@ class Rule:
         return query
 
 
+RULE_ID = re.compile(r"[a-z][a-z0-9_]*")
+
+
 def _rule(entry: dict[str, Any]) -> Rule:
+    if not RULE_ID.fullmatch(str(entry.get("id", ""))):
+        raise BookingGuardError(f"{REGISTRY_FILE}: rule id must match [a-z][a-z0-9_]*: {entry!r}")
     try:
         return Rule(
             id=str(entry["id"]),

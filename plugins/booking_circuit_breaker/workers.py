@@ -41,7 +41,8 @@ class _Worker:
         while True:
             self.ready.acquire()
             job, self.job = self.job, None
-            assert job is not None, "a worker is woken only after it was given a job"
+            if job is None:
+                raise RuntimeError("a worker is woken only after it was given a job")
             try:
                 job.result = job.fn(*job.args, **job.kwargs)
             except BaseException as exc:  # handed to the caller unchanged
