@@ -149,9 +149,7 @@ def _fill_findings(
         with connect(url, autocommit=True) as conn:
             if scope is ScopeKind.INCREMENTAL:
                 # Several statements with one parameter: bound client-side.
-                psycopg.ClientCursor(conn).execute(
-                    load_sql("rules/_scope_window.sql"), {"since": since}
-                )
+                create_window_scope(conn, since)
             while True:
                 with lock:
                     if not queue:
@@ -181,6 +179,21 @@ def failing_run(url: str, run: DetectionRun) -> Iterator[None]:
     except BaseException:
         finish_run(url, run, succeeded=False)
         raise
+
+
+def create_window_scope(
+    conn: psycopg.Connection, since: datetime | None, until: datetime | None = None
+) -> None:
+    """The session's temp tables of an incremental window (several statements, one parameter
+    set: bound client-side)."""
+    psycopg.ClientCursor(conn).execute(
+        load_sql("rules/_scope_window.sql"), {"since": since, "until": until}
+    )
+
+
+def run_started_at(conn: psycopg.Connection, run_id: int) -> datetime:
+    started: datetime = scalar(conn, load_sql("runs/started.sql"), {"run_id": run_id})
+    return started
 
 
 def finish_run(url: str, run: DetectionRun, *, succeeded: bool) -> None:

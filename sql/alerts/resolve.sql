@@ -1,16 +1,18 @@
--- After a full scan: open alerts of the rules that ran, which the scan no longer finds, resolve —
--- only those last seen before the scan began. An alert opened or seen again by a concurrent run
--- while this scan was running stays open: this scan cannot tell whether it still holds.
+-- Open alerts of the rules a run ran, which the run no longer finds, resolve — only within what
+-- the run looked at (the scope condition: everything for a full scan, the window's entities for
+-- an incremental run) and only those last seen before the run began: an alert opened or seen again
+-- by a concurrent run meanwhile stays open, this run cannot tell whether it still holds.
 UPDATE data_consistency_alerts al
    SET resolved_at = greatest(now(), al.detected_at),
        updated_at = now(),
-       resolution_notes = 'no longer found by full scan (run ' || %(run_id)s || ')'
+       resolution_notes = 'no longer found by ' || r.mode || ' run ' || r.id
   FROM bg_check_runs r
  WHERE r.id = %(run_id)s
    AND al.resolved_at IS NULL
    AND al.fingerprint IS NOT NULL
    AND al.alert_type = ANY (%(rule_ids)s)
    AND al.last_seen_at < r.started_at
+   AND {in_scope}
    AND NOT EXISTS (
         SELECT 1
           FROM bg_rule_findings f

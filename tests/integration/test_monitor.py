@@ -60,7 +60,7 @@ def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
     )
 
     incremental = alerts.record(url, detection.detect(url, since=query(url, "SELECT now()")[0][0]))
-    assert incremental.resolved == 0  # only a full scan resolves
+    assert incremental.resolved == 0  # the fix is before this window: left to the full scan
 
     changes = alerts.record(url, detection.detect(url, full=True))
     assert changes.resolved == 3 and changes.opened == 0
@@ -76,6 +76,25 @@ def test_a_full_scan_resolves_what_it_no_longer_finds(seeded) -> None:
         " WHERE alert_type = 'missing_direction' AND entity_id = %s",
         (fixed[0],),
     ) == [(2, 1)]
+
+
+def test_an_incremental_run_resolves_the_fixed_rows_of_its_window_only(seeded) -> None:
+    url, truth = seeded
+    alerts.record(url, detection.detect(url, full=True))
+    ((before_fix,),) = query(url, "SELECT now()")
+    missing = sorted(t.entity_id for t in truth if t.rule == "missing_direction")
+    fixed, untouched = missing[:2], missing[2:]
+    query(
+        url,
+        "UPDATE calls SET direction = 'inbound', updated_at = now() WHERE id = ANY(%s)",
+        (fixed,),
+    )
+    # Another row in the window that still violates its rule: seen again, not resolved.
+    query(url, "UPDATE calls SET updated_at = now() WHERE id = %s", (untouched[0],))
+
+    changes = alerts.record(url, detection.detect(url, since=before_fix))
+    assert changes.resolved == 2 and changes.opened == 0 and changes.seen_again == 1
+    assert open_alerts(url) == truth - {Truth("missing_direction", "call", i) for i in fixed}
 
 
 def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> None:
