@@ -4,7 +4,11 @@ The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everyt
 resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time. A
 manual or API trigger (no data interval) covers the changes since the last successful run.
 
-    detect (rules, then the GX suites and Data Docs) ── record_alerts ── notify
+    detect ─┬─ record_alerts ── notify        the alert path: never imports Great Expectations
+            └─ validate                        the GX suite and Data Docs (skipped if unchanged)
+
+``record_alerts`` updates the asset ``booking_guard_findings``, which other DAGs can be
+scheduled on.
 
 Auto-corrections (a task per correctable rule) come between ``record_alerts`` and ``notify``.
 """
@@ -14,9 +18,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+
+# The findings and alerts of each run: the report and review DAGs can be scheduled on it.
+FINDINGS = Asset("booking_guard_findings")
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -50,11 +57,17 @@ def consistency_monitor():
 
         return tasks.detect(get_current_context())
 
-    @task
+    @task(outlets=[FINDINGS])
     def record_alerts(run: dict) -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.record_alerts(run)
+
+    @task
+    def validate(run: dict) -> dict:
+        from booking_guard.airflow import tasks
+
+        return tasks.validate(run)
 
     @task
     def notify() -> dict:
@@ -62,7 +75,9 @@ def consistency_monitor():
 
         return tasks.notify()
 
-    record_alerts(detect()) >> notify()
+    run = detect()
+    record_alerts(run) >> notify()
+    validate(run)
 
 
 consistency_monitor()

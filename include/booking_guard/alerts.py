@@ -19,10 +19,20 @@ REGISTRY_JSON = json.dumps(
 
 
 @dataclass
+class RuleChanges:
+    opened: int = 0
+    seen_again: int = 0
+    resolved: int = 0
+
+
+@dataclass
 class AlertChanges:
+    """What recording a run did to the alerts, in total and per rule."""
+
     opened: int
     seen_again: int
     resolved: int
+    by_rule: dict[str, RuleChanges]
 
 
 @dataclass
@@ -44,11 +54,13 @@ def record(url: str, run: DetectionRun) -> AlertChanges:
     its window (recomputed up to the run's start: an entity changed since then was not looked
     at), so an alert closes within one run of the data being fixed.
     """
+    by_rule = {rule_id: RuleChanges() for rule_id in run.counts}
     with connect(url) as conn:
-        row = conn.execute(
+        recorded = conn.execute(
             load_sql("alerts/record.sql"), {"rules": REGISTRY_JSON, "run_id": run.run_id}
-        ).fetchone()
-        opened, seen_again = row if row else (0, 0)
+        )
+        for rule_id, opened, seen_again in recorded:
+            by_rule[rule_id] = RuleChanges(opened, seen_again)
         in_scope = SQL("TRUE")
         if run.mode == "incremental":
             create_window_scope(conn, run.window_start, run_started_at(conn, run.run_id))
@@ -56,8 +68,16 @@ def record(url: str, run: DetectionRun) -> AlertChanges:
         resolved = conn.execute(
             SQL(load_sql("alerts/resolve.sql")).format(in_scope=in_scope),
             {"run_id": run.run_id, "rule_ids": list(run.counts)},
-        ).rowcount
-    return AlertChanges(opened=opened, seen_again=seen_again, resolved=resolved)
+        )
+        for rule_id, count in resolved:
+            by_rule[rule_id].resolved = count
+    changes = by_rule.values()
+    return AlertChanges(
+        opened=sum(c.opened for c in changes),
+        seen_again=sum(c.seen_again for c in changes),
+        resolved=sum(c.resolved for c in changes),
+        by_rule=by_rule,
+    )
 
 
 def open_summary(url: str) -> list[OpenAlerts]:

@@ -221,6 +221,16 @@ def samples(url: str, run_id: int, limit: int) -> dict[str, list[int]]:
     return {rule_id: list(ids) for rule_id, ids in rows}
 
 
+def labelled_samples(url: str, run_id: int, limit: int) -> dict[str, list[str]]:
+    """Per rule of a run, the first ``limit`` entities as people read them ("call 12 (company
+    3)"), for Data Docs."""
+    with connect(url) as conn:
+        rows = conn.execute(
+            load_sql("runs/labelled_samples.sql"), {"run_id": run_id, "samples": limit}
+        ).fetchall()
+    return {rule_id: list(labels) for rule_id, labels in rows}
+
+
 def check_entities(
     url: str,
     *,

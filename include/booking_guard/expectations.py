@@ -15,6 +15,7 @@ it as it was validated; nothing hand-kept can disagree with ``sql/rules/rules.ym
 from __future__ import annotations
 
 import importlib
+import json
 import logging
 import os
 import shutil
@@ -27,7 +28,8 @@ from typing import Any
 
 import yaml
 
-from booking_guard.db import sqlalchemy_url
+from booking_guard import detection
+from booking_guard.db import connect, load_sql, scalar, sqlalchemy_url
 from booking_guard.detection import DetectionRun
 from booking_guard.rules import Rule
 
@@ -37,11 +39,16 @@ SUITE_NAME = "booking_guard_consistency"
 DEFAULT_KEEP_RESULTS = 48
 
 
+SAMPLE_ENTITIES = 10
+LAST_VALIDATION_FILE = "last_validation.json"
+
+
 @dataclass
 class RuleResult:
     rule_id: str
     success: bool
-    unexpected: int
+    findings: int
+    companies: int
     severity: str
 
 
@@ -50,11 +57,19 @@ class ValidationSummary:
     success: bool
     results: list[RuleResult]
     data_docs_index: Path | None
+    # Set when the run's findings equal those of an already validated run, which stands for it.
+    unchanged_since: int | None = None
+
+
+def _quiet() -> None:
+    """GX logs its internal registrations at INFO: hundreds of lines that drown ours."""
+    logging.getLogger("great_expectations").setLevel(logging.WARNING)
 
 
 def prewarm() -> threading.Thread:
     """Import Great Expectations in the background (about 3 s of CPU), so that the import
     overlaps with the rules' SQL, which waits on the database."""
+    _quiet()
     thread = threading.Thread(target=importlib.import_module, args=("great_expectations",))
     thread.start()
     return thread
@@ -72,26 +87,74 @@ def _project_config(runtime: Path) -> dict[str, Any]:
     return loaded
 
 
-def expectation(rule: Rule) -> dict[str, Any]:
-    """The rule's expectation over a run's findings: no row of this rule is expected."""
+def expectation(rule: Rule, findings: int = 0, sample: list[str] | None = None) -> dict[str, Any]:
+    """The rule's expectation over a run's findings: no finding of this rule is expected.
+
+    One unexpected row per affected company (its findings and first entity ids), so GX holds a
+    handful of rows whatever the number of findings; the run's total and its first entities
+    are in the notes that Data Docs show beside the result.
+    """
+    notes = [f"**{findings:,} finding{'s' if findings != 1 else ''}** in this run."]
+    if sample:
+        more = ", …" if findings > len(sample) else ""
+        notes.append(f"First entities: {', '.join(sample)}{more}")
     return {
         "type": "unexpected_rows_expectation",
         "kwargs": {
             # GX takes a literal query (no bind parameters); a rule id is [a-z0-9_] (rules.py).
             "unexpected_rows_query": (
-                "SELECT entity_type, entity_id, company_id, column_name FROM {batch}"  # noqa: S608
-                f" WHERE rule_id = '{rule.id}'"
+                "SELECT company_id, count(*) AS findings,"  # noqa: S608
+                " (array_agg(entity_type || ' ' || entity_id ORDER BY entity_id))"
+                f"[1:{SAMPLE_ENTITIES}] AS first_entities"
+                f" FROM {{batch}} WHERE rule_id = '{rule.id}' GROUP BY company_id"
             )
         },
         "meta": {"rule_id": rule.id},
-        "description": f"{rule.description} (rule {rule.id}, {rule.severity})",
+        "notes": notes,
+        "description": (
+            f"{rule.description} (rule {rule.id}, {rule.severity}; one unexpected row per"
+            " affected company)"
+        ),
         "severity": str(rule.severity),
     }
 
 
-def suite_definition(rules: list[Rule]) -> dict[str, Any]:
+def suite_definition(
+    rules: list[Rule],
+    counts: dict[str, int] | None = None,
+    samples: dict[str, list[str]] | None = None,
+) -> dict[str, Any]:
     """The suite, generated from the rule registry: one expectation per rule that ran."""
-    return {"name": SUITE_NAME, "expectations": [expectation(rule) for rule in rules]}
+    counts, samples = counts or {}, samples or {}
+    return {
+        "name": SUITE_NAME,
+        "expectations": [
+            expectation(rule, counts.get(rule.id, 0), samples.get(rule.id)) for rule in rules
+        ],
+    }
+
+
+def _digest(url: str, run: DetectionRun) -> str:
+    with connect(url) as conn:
+        found = scalar(conn, load_sql("runs/findings_digest.sql"), {"run_id": run.run_id})
+    return f"{','.join(sorted(run.counts))}|{found}"
+
+
+def _unchanged(runtime: Path, digest: str) -> ValidationSummary | None:
+    """The last validation, when it validated exactly these findings."""
+    try:
+        last = json.loads((runtime / LAST_VALIDATION_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if last.get("digest") != digest:
+        return None
+    index = runtime / "data_docs" / "index.html"
+    return ValidationSummary(
+        success=bool(last["success"]),
+        results=[],
+        data_docs_index=index if index.exists() else None,
+        unchanged_since=int(last["run_id"]),
+    )
 
 
 def validate(
@@ -101,14 +164,21 @@ def validate(
     build_docs: bool = True,
     keep_results: int = DEFAULT_KEEP_RESULTS,
 ) -> ValidationSummary:
-    """Run the suites against the findings of ``run``; expectations of rules that did not run
-    (full-scan-only rules in an incremental run) are left out rather than reported as passing."""
+    """Run the suite against the findings of ``run``; expectations of rules that did not run
+    (full-scan-only rules in an incremental run) are left out rather than reported as passing.
+
+    When the findings equal those of the last validated run, nothing is validated (GX is not
+    even imported): that run's results and Data Docs stand, recorded as ``unchanged_since``.
+    """
+    runtime = runtime_dir()
+    runtime.mkdir(parents=True, exist_ok=True)
+    digest = _digest(url, run)
+    if build_docs and (unchanged := _unchanged(runtime, digest)) is not None:
+        return unchanged
+    _quiet()
     import great_expectations as gx
     from great_expectations.checkpoint.actions import UpdateDataDocsAction
 
-    logging.getLogger("great_expectations").setLevel(logging.WARNING)
-    runtime = runtime_dir()
-    runtime.mkdir(parents=True, exist_ok=True)
     context = gx.get_context(mode="ephemeral", project_config=_project_config(runtime))
     source = context.data_sources.add_postgres(
         "booking_guard", connection_string=sqlalchemy_url(url)
@@ -118,7 +188,9 @@ def validate(
     asset = source.add_query_asset("rule_findings", query=findings)
     batch = asset.add_batch_definition_whole_table(f"{run.mode}_run")
 
-    suite = context.suites.add_or_update(gx.ExpectationSuite(**suite_definition(run.rules)))
+    samples = detection.labelled_samples(url, run.run_id, SAMPLE_ENTITIES)
+    definition = suite_definition(run.rules, run.counts, samples)
+    suite = context.suites.add_or_update(gx.ExpectationSuite(**definition))
     definitions = [
         context.validation_definitions.add(
             gx.ValidationDefinition(name=suite.name, data=batch, suite=suite)
@@ -140,7 +212,8 @@ def validate(
         RuleResult(
             rule_id=config.meta["rule_id"],
             success=bool(r.success),
-            unexpected=int(r.result.get("observed_value") or 0),
+            findings=run.counts[config.meta["rule_id"]],
+            companies=int(r.result.get("observed_value") or 0),
             severity=str(config.severity.value),
         )
         for validation in outcome.run_results.values()
@@ -148,6 +221,9 @@ def validate(
         if (config := r.expectation_config) is not None
     ]
     index = runtime / "data_docs" / "index.html"
+    if build_docs:
+        last = {"digest": digest, "run_id": run.run_id, "success": bool(outcome.success)}
+        (runtime / LAST_VALIDATION_FILE).write_text(json.dumps(last), encoding="utf-8")
     return ValidationSummary(
         success=bool(outcome.success),
         results=results,

@@ -1,5 +1,6 @@
 -- Turn one run's findings into alerts, set-wise: a finding already open only moves its
--- last_seen_at (one joined UPDATE), a new one opens an alert (one anti-joined INSERT). One open
+-- last_seen_at (one joined UPDATE), a new one opens an alert (one anti-joined INSERT); counts per
+-- rule. One open
 -- alert per fingerprint (rule, entity[, column]); the unique index settles a concurrent run.
 -- %(rules)s: the registry as JSON [{rule_id, severity, description}].
 WITH registry AS (
@@ -21,7 +22,7 @@ WITH registry AS (
       FROM findings f
      WHERE al.fingerprint = f.fingerprint
        AND al.resolved_at IS NULL
-    RETURNING 1
+    RETURNING al.alert_type
 ), opened AS (
     INSERT INTO data_consistency_alerts
            (company_id, alert_type, severity, entity_type, entity_id, column_name, fingerprint,
@@ -34,6 +35,11 @@ WITH registry AS (
      WHERE NOT EXISTS (SELECT 1 FROM data_consistency_alerts al
                         WHERE al.fingerprint = f.fingerprint AND al.resolved_at IS NULL)
     ON CONFLICT (fingerprint) WHERE resolved_at IS NULL AND fingerprint IS NOT NULL DO NOTHING
-    RETURNING 1
+    RETURNING alert_type
 )
-SELECT (SELECT count(*) FROM opened) AS opened, (SELECT count(*) FROM seen) AS seen_again
+SELECT alert_type, count(*) FILTER (WHERE opened) AS opened,
+       count(*) FILTER (WHERE NOT opened) AS seen_again
+  FROM (SELECT alert_type, true AS opened FROM opened
+        UNION ALL
+        SELECT alert_type, false FROM seen) AS changed
+ GROUP BY alert_type

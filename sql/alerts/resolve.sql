@@ -1,7 +1,9 @@
 -- Open alerts of the rules a run ran, which the run no longer finds, resolve — only within what
 -- the run looked at (the scope condition: everything for a full scan, the window's entities for
 -- an incremental run) and only those last seen before the run began: an alert opened or seen again
--- by a concurrent run meanwhile stays open, this run cannot tell whether it still holds.
+-- by a concurrent run meanwhile stays open, this run cannot tell whether it still holds. Counts
+-- per rule.
+WITH resolved AS (
 UPDATE data_consistency_alerts al
    SET resolved_at = greatest(now(), al.detected_at),
        updated_at = now(),
@@ -21,3 +23,6 @@ UPDATE data_consistency_alerts al
            AND f.entity_type = al.entity_type
            AND f.entity_id = al.entity_id
            AND coalesce(f.column_name, '') = coalesce(al.column_name, ''))
+RETURNING al.alert_type
+)
+SELECT alert_type, count(*) FROM resolved GROUP BY alert_type

@@ -8,7 +8,16 @@ import sys
 
 import pytest
 
-from tests.helpers import REPO, query
+from tests.helpers import REPO, plant, query
+
+
+@pytest.fixture
+def defects_db(migrated_db: str) -> str:
+    query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'c')")
+    plant(
+        migrated_db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, NULL), (2, 1, '')"
+    )
+    return migrated_db
 
 
 @pytest.fixture(scope="session")
@@ -58,9 +67,42 @@ def test_monitor_schedule_contract(dagbag) -> None:
     assert dag.timetable.expression == "*/5 * * * *"
     detect = dag.get_task("detect")
     assert detect.retries >= 1 and detect.retry_exponential_backoff
-    assert {t.task_id for t in dag.tasks} == {"detect", "record_alerts", "notify"}
+    assert {t.task_id for t in dag.tasks} == {"detect", "record_alerts", "notify", "validate"}
     assert dag.get_task("record_alerts").upstream_task_ids == {"detect"}
     assert dag.get_task("notify").upstream_task_ids == {"record_alerts"}
+    assert dag.get_task("validate").upstream_task_ids == {"detect"}  # off the alert path
+    assert [a.name for a in dag.get_task("record_alerts").outlets] == ["booking_guard_findings"]
+
+
+def test_the_alert_path_never_imports_great_expectations(defects_db: str) -> None:
+    """detect → record_alerts → notify, each as its task runs it, in a fresh process."""
+    code = (
+        "import sys; from booking_guard.airflow import tasks;"
+        " run = tasks.detect({'params': {'full': True}});"
+        " changes = tasks.record_alerts(run); tasks.notify();"
+        " assert changes['opened'] > 0, changes;"
+        " assert 'great_expectations' not in sys.modules, 'GX imported on the alert path'"
+    )
+    env = {**os.environ, "BOOKING_GUARD_DATABASE_URL": defects_db}
+    result = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr[-2000:]
+
+
+def test_record_alerts_logs_one_line_per_rule(
+    defects_db: str, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    from booking_guard.airflow import tasks
+    from booking_guard.rules import RULES
+
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", defects_db)
+    run = tasks.detect({"params": {"full": True}})
+    with caplog.at_level("INFO", logger="booking_guard.airflow.tasks"):
+        tasks.record_alerts(run)
+    lines = [r.getMessage() for r in caplog.records]
+    rule_lines = [line for line in lines if line.startswith("rule ")]
+    assert len(rule_lines) == len(RULES)
+    assert any("missing_direction" in line and "findings       2" in line for line in rule_lines)
+    assert any(line.startswith(f"run {run['run_id']}:") for line in lines)
 
 
 def test_dag_files_do_not_import_great_expectations_at_parse_time() -> None:

@@ -104,20 +104,40 @@ def test_gx_validates_the_run_and_builds_data_docs(seeded, tmp_path: Path) -> No
     assert not result.success
     by_rule = {r.rule_id: r for r in result.results}
     assert set(by_rule) == {r.id for r in rules.RULES}
+    companies = {
+        r: n
+        for r, n in query(
+            url, "SELECT rule_id, count(DISTINCT company_id) FROM bg_rule_findings GROUP BY 1"
+        )
+    }
     for rule in rules.RULES:
-        assert by_rule[rule.id].unexpected == sum(t.rule == rule.id for t in truth)
+        assert by_rule[rule.id].findings == sum(t.rule == rule.id for t in truth)
+        assert by_rule[rule.id].companies == companies.get(rule.id, 0)  # one row per company
         assert by_rule[rule.id].severity == rule.severity
     assert result.data_docs_index is not None and result.data_docs_index.exists()
+    # Data Docs answer "which rows": the first entities of each rule, with their company.
+    ((first_call, company),) = query(
+        url,
+        "SELECT entity_id, company_id FROM bg_rule_findings WHERE rule_id = 'missing_direction'"
+        " ORDER BY entity_id LIMIT 1",
+    )
+    site = "".join(p.read_text() for p in result.data_docs_index.parent.rglob("*.html"))
+    assert f"call {first_call} (company {company})" in site
+
+    # The same findings again: nothing is validated, the last validation stands.
+    again = expectations.validate(url, detection.detect(url, full=True), keep_results=3)
+    assert again.unchanged_since == run.run_id and again.results == []
 
     # Incremental: full-scan-only rules are left out; clean rules pass.
     incremental = detection.detect(url, since=query(url, "SELECT now()")[0][0])
     outcome = expectations.validate(url, incremental, keep_results=3)
-    assert outcome.success
+    assert outcome.success and outcome.unchanged_since is None
     assert "link_backref_mismatch" not in {r.rule_id for r in outcome.results}
 
-    for _ in range(4):
-        expectations.validate(url, incremental, keep_results=3)
     runtime = expectations.runtime_dir()
+    for _ in range(4):  # forced: as if each run had new findings
+        (runtime / expectations.LAST_VALIDATION_FILE).unlink()
+        expectations.validate(url, incremental, keep_results=3)
     kept = list((runtime / "validations").glob("*/*/*"))
     pages = list((runtime / "data_docs" / "validations").glob("*/*/*"))
     assert len(kept) == 3 and len(pages) == 3  # pruned, the site stays small

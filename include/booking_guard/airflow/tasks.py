@@ -25,28 +25,61 @@ def data_interval(context: Any) -> tuple[datetime, datetime] | None:
 
 
 def detect(context: Any) -> dict[str, Any]:
-    """``consistency_monitor.detect``: the rules, then the GX suite and Data Docs."""
+    """``consistency_monitor.detect``: the rules into the run's findings (no GX here)."""
     from booking_guard import monitor
 
     full = bool(context["params"].get("full", False))
-    run, validation = monitor.detect_and_validate(
-        settings(), full=full, interval=data_interval(context)
-    )
-    log.info(
-        "run %s (%s): %s findings; data docs %s",
-        run.run_id,
-        run.mode,
-        run.total,
-        validation.data_docs_index,
-    )
-    return {**dump_run(run), "validation_success": validation.success}
+    run = monitor.detect(settings(), full=full, interval=data_interval(context))
+    window = run.window_start.isoformat() if run.window_start else "everything"
+    log.info("run %s (%s, since %s): %s findings", run.run_id, run.mode, window, run.total)
+    return dump_run(run)
 
 
 def record_alerts(run: dict[str, Any]) -> dict[str, Any]:
-    """``consistency_monitor.record_alerts``: alerts from the run's findings; closes the run."""
+    """``consistency_monitor.record_alerts``: alerts from the run's findings; closes the run.
+    Logs one line per rule and the run's totals."""
+    from booking_guard import monitor
+    from booking_guard.rules import RULES_BY_ID
+
+    detection_run = load_run(run)
+    changes = monitor.record(settings(), detection_run)
+    for rule_id, found in detection_run.counts.items():
+        rule, changed = RULES_BY_ID[rule_id], changes.by_rule[rule_id]
+        log.info(
+            "rule %-26s %-8s findings %7d  new %6d  resolved %6d  %6.3f s",
+            rule_id,
+            rule.severity,
+            found,
+            changed.opened,
+            changed.resolved,
+            detection_run.seconds.get(rule_id, 0.0),
+        )
+    log.info(
+        "run %s: %s findings, %s new alerts, %s seen again, %s resolved",
+        detection_run.run_id,
+        detection_run.total,
+        changes.opened,
+        changes.seen_again,
+        changes.resolved,
+    )
+    return asdict(changes)
+
+
+def validate(run: dict[str, Any]) -> dict[str, Any]:
+    """``consistency_monitor.validate``: the GX suite over the run's findings and Data Docs, off
+    the alert path; skipped when the findings equal the last validated run's."""
     from booking_guard import monitor
 
-    return asdict(monitor.record(settings(), load_run(run)))
+    summary = monitor.validate(settings(), load_run(run))
+    if summary.unchanged_since is not None:
+        log.info("findings unchanged since run %s: its validation stands", summary.unchanged_since)
+    log.info("validation %s; data docs: %s", summary.success, summary.data_docs_index)
+    return {
+        "success": summary.success,
+        "unchanged_since": summary.unchanged_since,
+        "data_docs": str(summary.data_docs_index) if summary.data_docs_index else None,
+        "failed_rules": [r.rule_id for r in summary.results if not r.success],
+    }
 
 
 def notify() -> dict[str, Any]:
