@@ -3,9 +3,11 @@ interval (with an overlap, and back to the last successful run), then alerts and
 The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everything, which also
 resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time.
 
-    detect (rules, then the GX suites and Data Docs) ── record_alerts ── notify
+    detect (rules, then the GX suites and Data Docs) ── record_alerts ── correct_<rule> … ── notify
 
-Auto-corrections (a task per correctable rule) come between ``record_alerts`` and ``notify``.
+One correction task per auto-correctable rule of the registry, each acting on this run's findings;
+one stopped by the blast-radius limit fails (Slack callback) and ``notify`` still runs, so its
+critical alert goes out.
 """
 
 from __future__ import annotations
@@ -13,10 +15,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import Param, TriggerRule, dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from booking_guard.callbacks import slack_failure_callback
+from booking_guard.rules import RULES
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -62,13 +65,31 @@ def consistency_monitor():
         return step_record(Settings.from_airflow(), run)
 
     @task
+    def correct(run: dict, rule_id: str) -> dict:
+        from airflow.sdk.exceptions import AirflowFailException
+
+        from booking_guard.corrections import CorrectionBlocked, step_correct
+        from booking_guard.settings import Settings
+
+        try:
+            return step_correct(Settings.from_airflow(), run["run_id"], rule_id)
+        except CorrectionBlocked as exc:  # a retry would be blocked again
+            raise AirflowFailException(str(exc)) from None
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
     def notify() -> dict:
         from booking_guard.monitor import step_notify
         from booking_guard.settings import Settings
 
         return step_notify(Settings.from_airflow())
 
-    record_alerts(detect()) >> notify()
+    run = detect()
+    corrections = [
+        correct.override(task_id=f"correct_{rule.id}")(run, rule.id)
+        for rule in RULES
+        if rule.auto_correctable
+    ]
+    record_alerts(run) >> corrections >> notify()
 
 
 consistency_monitor()

@@ -28,6 +28,8 @@ class Settings:
     alert_cooldown_seconds: int = 300
     notify_min_severity: str = "warning"
     full_scan_at: time | None = time(1, 30)
+    max_corrections: int = 500
+    review_escalate_hours: int = 24
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -49,6 +51,10 @@ class Settings:
             alert_cooldown_seconds=_int(env, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS", 300),
             notify_min_severity=env.get("DATA_CONSISTENCY_ALERT_MIN_SEVERITY", "warning"),
             full_scan_at=_time(env, "BOOKING_GUARD_FULL_SCAN_AT", time(1, 30)),
+            max_corrections=_bounded(env, "BOOKING_GUARD_MAX_CORRECTIONS", 500, 1, 1_000_000),
+            review_escalate_hours=_bounded(
+                env, "BOOKING_GUARD_REVIEW_ESCALATE_HOURS", 24, 1, 24 * 30
+            ),
         )
         settings.validate()
         return settings
@@ -127,6 +133,14 @@ def _int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
+
+
+def _bounded(env: Mapping[str, str], name: str, default: int, low: int, high: int) -> int:
+    """A whole number in ``[low, high]``: a limit of 0 or of millions is a typo, not a choice."""
+    value = _int(env, name, default)
+    if not low <= value <= high:
+        raise ConfigurationError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
+    return value
 
 
 def _require_url(name: str, value: str, schemes: set[str]) -> None:
