@@ -126,10 +126,10 @@ def correct(
     with every write switched off, in a transaction that is rolled back.
     """
     rule = correctable_rule(rule_id)
-    statement = sql.SQL(load_sql("corrections/_batch.sql")).format(
-        correction=sql.SQL(load_sql(f"corrections/{rule.id}.sql").strip()),
-        **(NO_LOCKS if dry_run else LOCKS),
+    correction = sql.SQL(load_sql(f"corrections/{rule.id}.sql").strip()).format(
+        **(NO_LOCKS if dry_run else LOCKS)
     )
+    statement = sql.SQL(load_sql("corrections/_batch.sql")).format(correction=correction)
     with connect(url, autocommit=True) as conn:
         entity_ids = [
             row[0]

@@ -1,8 +1,8 @@
 -- One batch of one correction as one statement, so one transaction: the batch's findings, the
--- rule's correction ({correction}), an audit alert per corrected row, the detection alerts it
+-- rule's correction (inserted below), an audit alert per corrected row, the detection alerts it
 -- resolves, and one row per finding saying what became of it.
 --
--- {correction} (corrections/<rule>.sql) defines, over `batch`:
+-- The correction (corrections/<rule>.sql) defines, over `batch`:
 --   checked (entity_id, company_id, before, after, why): the findings whose rule predicate still
 --       holds, re-checked on the row locked FOR NO KEY UPDATE SKIP LOCKED (a row another
 --       transaction holds is left for the next run, never waited on); why is NULL when the fix

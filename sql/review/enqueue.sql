@@ -2,7 +2,7 @@
 -- (reason, entity) — the partial unique index on dedup_key settles concurrent writers.
 --   %(reasons)s: alert types queued whole — rules never corrected automatically, and the
 --       triggers' session_outcome_conflict;
---   %(picked)s: JSON [{fingerprint, why}] of findings a correction found no safe fix for.
+--   %(picked)s: JSON list of (fingerprint, why) of findings a correction found no safe fix for.
 -- The reason is the alert type, so the hourly re-check knows which rule to run; priority by
 -- BEHAVIOUR §B.5 (%(priorities)s, anything else 5). A call item carries call_id (which must
 -- exist: foreign key), an appointment item appointment_id; the context is the alert's metadata,

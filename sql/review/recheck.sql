@@ -1,4 +1,4 @@
--- The re-check of the claimed items (%(ids)s). {still} lists (reason, entity_type, entity_id) of
+-- The re-check of the claimed items (%(ids)s). `still` lists (reason, entity_type, entity_id) of
 -- those the rules still find, each rule's query scoped to the items' entities. The others became
 -- consistent: they resolve with a note, so do their open alerts of the same reason and entity,
 -- and each gets an 'auto_resolved' history row. Every claimed item is marked re-checked.
