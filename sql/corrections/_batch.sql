@@ -7,8 +7,8 @@
 --       holds, re-checked on the row locked FOR NO KEY UPDATE SKIP LOCKED (a row another
 --       transaction holds is left for the next run, never waited on); why is NULL when the fix
 --       is safe, else the reason the finding goes to review;
---   applied (entity_id): the rows written — none when %(apply)s is false (the dry run, which
---       also takes no locks).
+--   applied (entity_id, company_id, before, after): the rows written, from `checked` — none
+--       when %(apply)s is false (the dry run, which also takes no locks).
 -- Tenant scope: a finding is matched on (id, company_id), and every correction looks for its
 -- counterpart rows in the same company only.
 WITH batch AS (
@@ -23,13 +23,12 @@ audit AS (
     INSERT INTO data_consistency_alerts
            (company_id, alert_type, severity, entity_type, entity_id, description, metadata,
             detected_at, last_seen_at, resolved_at, auto_corrected, corrected_at)
-    SELECT k.company_id, %(rule_id)s, %(severity)s, %(entity_type)s, k.entity_id,
+    SELECT ap.company_id, %(rule_id)s, %(severity)s, %(entity_type)s, ap.entity_id,
            %(description)s,
            jsonb_build_object('source', 'correction', 'run_id', %(run_id)s::bigint,
-                              'before', k.before, 'after', k.after),
+                              'before', ap.before, 'after', ap.after),
            now(), now(), now(), true, now()
-      FROM checked k
-      JOIN applied USING (entity_id)
+      FROM applied ap
 ), resolved AS (
     UPDATE data_consistency_alerts al
        SET resolved_at = now(),

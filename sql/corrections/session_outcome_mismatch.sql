@@ -23,5 +23,5 @@ checked AS (
        SET appointment_made = true, updated_at = now()
       FROM checked k
      WHERE c.id = k.entity_id AND k.why IS NULL AND %(apply)s
-    RETURNING c.id AS entity_id
+    RETURNING c.id AS entity_id, k.company_id, k.before, k.after
 )
