@@ -47,7 +47,7 @@ PRIORITY = {
 }
 # The hourly run takes an item at most once in this time, however many processors run.
 RECHECK_AFTER = timedelta(minutes=30)
-BATCH_ROWS = 1_000
+BATCH_ROWS = 10_000  # items are bookkeeping rows: one batch per hour is the common case
 OPEN, CLOSED = ("pending", "in_progress"), ("resolved", "dismissed")
 STATUSES = OPEN + CLOSED
 Action = Literal["resolve", "dismiss", "reopen"]
