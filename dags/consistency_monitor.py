@@ -4,13 +4,15 @@ The run whose interval holds BOOKING_GUARD_FULL_SCAN_AT (01:30 UTC) scans everyt
 resolves alerts no longer found; trigger with ``{"full": true}`` for a full scan at any time. A
 manual or API trigger (no data interval) covers the changes since the last successful run.
 
-    detect ─┬─ record_alerts ── notify        the alert path: never imports Great Expectations
+    detect ─┬─ record_alerts ── correct_<rule> … ── notify   the alert path: never imports GX
             └─ validate                        the GX suite and Data Docs (skipped if unchanged)
 
 ``record_alerts`` updates the asset ``booking_guard_findings``, which other DAGs can be
 scheduled on.
 
-Auto-corrections (a task per correctable rule) come between ``record_alerts`` and ``notify``.
+One correction task per auto-correctable rule of the registry, each acting on this run's findings;
+one stopped by the blast-radius limit fails (Slack callback) and ``notify`` still runs, so its
+critical alert goes out.
 """
 
 from __future__ import annotations
@@ -18,9 +20,18 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, Param, dag, get_current_context, task
+from airflow.sdk import (
+    Asset,
+    CronDataIntervalTimetable,
+    Param,
+    TriggerRule,
+    dag,
+    get_current_context,
+    task,
+)
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+from booking_guard.rules import RULES
 
 # The findings and alerts of each run: the report and review DAGs can be scheduled on it.
 FINDINGS = Asset("booking_guard_findings")
@@ -70,13 +81,24 @@ def consistency_monitor():
         return tasks.validate(run)
 
     @task
+    def correct(run: dict, rule_id: str) -> dict:
+        from booking_guard.airflow import tasks
+
+        return tasks.correct(run, rule_id)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
     def notify() -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.notify()
 
     run = detect()
-    record_alerts(run) >> notify()
+    corrections = [
+        correct.override(task_id=f"correct_{rule.id}")(run, rule.id)
+        for rule in RULES
+        if rule.auto_correctable
+    ]
+    record_alerts(run) >> corrections >> notify()
     validate(run)
 
 

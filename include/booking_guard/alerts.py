@@ -8,8 +8,9 @@ from datetime import datetime
 
 from psycopg.sql import SQL
 
-from booking_guard.db import connect, load_sql
+from booking_guard.db import connect
 from booking_guard.detection import DetectionRun, create_window_scope, run_started_at
+from booking_guard.resources import load_sql
 from booking_guard.rules import RULES
 from booking_guard.severity import Severity
 

@@ -17,8 +17,9 @@ from booking_circuit_breaker import (
     ServiceOptions,
     StateChange,
 )
-from booking_guard.db import connect, load_sql
+from booking_guard.db import connect
 from booking_guard.errors import ConfigurationError
+from booking_guard.resources import load_sql
 from booking_guard.settings import Settings
 
 

@@ -17,7 +17,7 @@ from dataclasses import asdict
 from datetime import datetime
 from enum import IntEnum
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import psycopg
 
@@ -38,6 +38,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # warning or info findings only
     CRITICAL = 2  # at least one critical finding
     ERROR = 3  # bad input, unreachable database, missing migrations, …
+    LIMIT_REACHED = 2  # correct: a rule had more findings than the blast-radius limit
 
     @classmethod
     def for_findings(cls, severities: Iterable[Severity]) -> ExitCode:
@@ -138,6 +139,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     status = commands.add_parser("status", help="open alerts per rule and the last check runs")
     status.add_argument("--json", action="store_true")
+
+    _acting_parsers(commands)
 
     demo = commands.add_parser(
         "demo", help="main job: create the demo database, install, migrate, seed, summarise"
@@ -418,6 +421,131 @@ def _breaker(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.CLEAN
 
 
+def _acting_parsers(commands: Any) -> None:
+    """``correct`` and ``review``: acting on what the monitor found."""
+    correct = commands.add_parser(
+        "correct",
+        help="apply the auto-corrections to a check run's findings; exit 2 when the limit stopped"
+        " a rule",
+    )
+    correct.add_argument(
+        "--dry-run", action="store_true", help="show what would change, write nothing"
+    )
+    correct.add_argument("--rule", metavar="ID", help="one correctable rule (default: all of them)")
+    correct.add_argument(
+        "--max-rows",
+        type=int,
+        metavar="N",
+        help="blast-radius limit per rule (default $BOOKING_GUARD_MAX_CORRECTIONS, 500)",
+    )
+    correct.add_argument(
+        "--run", type=int, metavar="ID", help="check run (default: newest successful)"
+    )
+    correct.add_argument("--json", action="store_true", help="every change, machine-readable")
+
+    review = commands.add_parser("review", help="the manual review queue")
+    actions = review.add_subparsers(dest="review_command", required=True, parser_class=_Parser)
+    listing = actions.add_parser("list", help="items, open ones first by priority and age")
+    listing.add_argument(
+        "--status",
+        choices=["open", "all", "pending", "in_progress", "resolved", "dismissed"],
+        default="open",
+        help="open (default: pending and in_progress), all, or one status",
+    )
+    listing.add_argument("--company", type=int, metavar="ID")
+    listing.add_argument("--limit", type=int, default=100, help="at most N items (default 100)")
+    listing.add_argument("--json", action="store_true")
+    show = actions.add_parser("show", help="one item and its history")
+    show.add_argument("item_id", type=int, metavar="ID")
+    show.add_argument("--json", action="store_true")
+    for name, needs_notes in (("resolve", True), ("dismiss", True), ("reopen", False)):
+        act = actions.add_parser(name, help=f"{name} an item (recorded in its history)")
+        act.add_argument("item_id", type=int, metavar="ID")
+        act.add_argument("--notes", required=needs_notes, help="why (kept in the history)")
+        act.add_argument("--by", help="who (default: the OS user)")
+    actions.add_parser("process", help="the hourly run once: queue, re-check, escalate")
+
+
+def _correct(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard import corrections
+
+    url = settings.database_url
+    run_id = args.run or corrections.latest_run(url)
+    rules = (
+        [corrections.correctable_rule(args.rule)] if args.rule else corrections.correctable_rules()
+    )
+    limit = args.max_rows if args.max_rows is not None else settings.max_corrections
+    if limit < 1:
+        raise BookingGuardError("--max-rows must be 1 or more")
+    results = [
+        corrections.correct(url, run_id, rule.id, max_rows=limit, dry_run=args.dry_run)
+        for rule in rules
+    ]
+    if args.json:
+        args.say(json.dumps([r.as_dict() for r in results], default=str, indent=2))
+    else:
+        verb = "would correct" if args.dry_run else "corrected"
+        note = " (dry run: nothing written)" if args.dry_run else ""
+        args.say(f"corrections of check run {run_id}{note}")
+        for r in results:
+            if r.blocked:
+                args.say(f"  {r.rule_id:<26} BLOCKED: {r.findings:,} findings > limit {r.limit:,}")
+                continue
+            args.say(
+                f"  {r.rule_id:<26} {r.findings:>6,} findings: {verb} {r.corrected:,},"
+                f" to review {r.count('review'):,}, skipped {r.count('skipped'):,}"
+            )
+            for change in r.changes:
+                if change.outcome in ("corrected", "would_correct"):
+                    args.say(
+                        f"    {r.rule_id} {change.entity_id}: {change.before} -> {change.after}"
+                    )
+    return ExitCode.LIMIT_REACHED if any(r.blocked for r in results) else ExitCode.CLEAN
+
+
+def _review(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard import review
+
+    url = settings.database_url
+    command = args.review_command
+    if command == "list":
+        statuses = {"open": review.OPEN, "all": review.STATUSES}.get(args.status, (args.status,))
+        items = review.list_items(url, statuses=statuses, company_id=args.company, limit=args.limit)
+        if args.json:
+            args.say(json.dumps(items, default=str, indent=2))
+            return ExitCode.CLEAN
+        for i in items:
+            escalated = "  escalated" if i["escalated_at"] else ""
+            args.say(
+                f"#{i['id']:<7} {i['status']:<11} p{i['priority']} {i['reason']:<26}"
+                f" {i['entity_type']} {i['entity_id']}  company {i['company_id']}"
+                f"  since {i['created_at']:%Y-%m-%d %H:%M}{escalated}"
+            )
+        args.say(f"{len(items)} item{'s' if len(items) != 1 else ''}")
+        return ExitCode.CLEAN
+    if command == "process":
+        args.say(json.dumps(review.process(url, settings), default=str))
+        return ExitCode.CLEAN
+    if command == "show":
+        item = review.show(url, args.item_id)
+    else:
+        item = review.act(url, args.item_id, command, notes=args.notes, by=args.by)
+    if getattr(args, "json", False):
+        args.say(json.dumps(item, default=str, indent=2))
+        return ExitCode.CLEAN
+    history = item.pop("history")
+    for key, value in item.items():
+        if value is not None:
+            args.say(
+                f"{key:<17} {json.dumps(value, default=str) if isinstance(value, dict) else value}"
+            )
+    for h in history:
+        args.say(
+            f"  {h['at']:%Y-%m-%d %H:%M:%S} {h['action']:<13} by {h['actor']}: {h['notes'] or ''}"
+        )
+    return ExitCode.CLEAN
+
+
 COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "app-schema": _app_schema,
     "migrate": _migrate,
@@ -427,4 +555,6 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "status": _status,
     "demo": _demo,
     "breaker": _breaker,
+    "correct": _correct,
+    "review": _review,
 }

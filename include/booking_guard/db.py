@@ -1,10 +1,8 @@
-"""Connections to the monitored PostgreSQL database and the SQL files that run against it."""
+"""Connections to the monitored PostgreSQL database."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import cache
-from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -14,22 +12,6 @@ from psycopg import sql
 from booking_guard.errors import BookingGuardError
 
 CONNECT_TIMEOUT_SECONDS = 5
-# The repository's sql/ folder, shipped inside the package (pyproject.toml maps it).
-SQL_PACKAGE = "booking_guard.sql"
-
-
-@cache
-def load_sql(relative_path: str) -> str:
-    """The text of a file under ``sql/``: queries live in .sql files, not in Python strings."""
-    try:
-        return resources.files(SQL_PACKAGE).joinpath(relative_path).read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise BookingGuardError(f"SQL file not found: sql/{relative_path}") from None
-
-
-def sql_files(folder: str) -> list[str]:
-    """The names of the files in a folder of ``sql/``."""
-    return sorted(f.name for f in resources.files(SQL_PACKAGE).joinpath(folder).iterdir())
 
 
 def libpq_url(url: str) -> str:

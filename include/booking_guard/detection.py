@@ -21,8 +21,9 @@ import psycopg
 from psycopg import sql
 from psycopg.types.json import Jsonb
 
-from booking_guard.db import connect, load_sql, scalar
+from booking_guard.db import connect, scalar
 from booking_guard.errors import BookingGuardError
+from booking_guard.resources import load_sql
 from booking_guard.rules import RULES, RULES_BY_ID, Rule, ScopeKind
 
 # The incremental window reaches back this far before the last successful run's start, so a row

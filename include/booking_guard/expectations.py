@@ -29,8 +29,9 @@ from typing import Any
 import yaml
 
 from booking_guard import detection
-from booking_guard.db import connect, load_sql, scalar, sqlalchemy_url
+from booking_guard.db import connect, scalar, sqlalchemy_url
 from booking_guard.detection import DetectionRun
+from booking_guard.resources import load_sql
 from booking_guard.rules import Rule
 
 # The repository's expectations/ folder, shipped inside the package (pyproject.toml maps it).

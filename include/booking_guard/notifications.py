@@ -22,9 +22,10 @@ from datetime import datetime
 from typing import Any
 
 from booking_guard.channels import Channel, enabled_channels
-from booking_guard.db import connect, load_sql
+from booking_guard.db import connect
 from booking_guard.errors import BookingGuardError
 from booking_guard.privacy import mask
+from booking_guard.resources import load_sql
 from booking_guard.rules import RULES_BY_ID
 from booking_guard.settings import Settings
 from booking_guard.severity import Severity

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from booking_guard.db import connect, load_sql
+from booking_guard.db import connect
+from booking_guard.resources import load_sql
 
 
 def install(url: str) -> None:

@@ -12,14 +12,16 @@ import re
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cache
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import yaml
-from psycopg.sql import SQL, Composed
 
-from booking_guard.db import load_sql, sql_files
 from booking_guard.errors import BookingGuardError
+from booking_guard.resources import load_sql, sql_files
 from booking_guard.severity import Severity
+
+if TYPE_CHECKING:
+    from psycopg.sql import Composed
 
 EntityType = Literal["call", "appointment", "call or appointment"]
 REGISTRY_FILE = "rules/rules.yml"
@@ -71,6 +73,8 @@ class Rule:
 
     def query(self, scope: ScopeKind) -> Composed:
         """The rule's SELECT with its scope placeholders filled in."""
+        from psycopg.sql import SQL
+
         text = self.sql.strip().rstrip(";")
         fill = {k: SQL(v) for k, v in PLACEHOLDERS[scope].items() if f"{{{k}}}" in text}
         query = SQL(text).format(**fill)

@@ -39,6 +39,8 @@ class Settings:
     notify_deadline_seconds: int = 120
     max_pending_minutes: int = 30
     phone_region: str = DEFAULT_PHONE_REGION
+    max_corrections: int = 500
+    review_escalate_hours: int = 24
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -70,6 +72,10 @@ class Settings:
                 env, "DATA_CONSISTENCY_ALERT_MAX_PENDING_MINUTES", 30, bounds=(1, 7 * 24 * 60)
             ),
             phone_region=phone_region(env),
+            max_corrections=_int(env, "BOOKING_GUARD_MAX_CORRECTIONS", 500, bounds=(1, 1_000_000)),
+            review_escalate_hours=_int(
+                env, "BOOKING_GUARD_REVIEW_ESCALATE_HOURS", 24, bounds=(1, 24 * 30)
+            ),
         )
         settings.validate()
         return settings
@@ -136,7 +142,7 @@ def _int(env: Mapping[str, str], name: str, default: int, *, bounds: tuple[int, 
     except ValueError:
         raise ConfigurationError(f"{name} must be a whole number, got {raw!r}") from None
     if not low <= value <= high:
-        raise ConfigurationError(f"{name} must be between {low} and {high}, got {value}")
+        raise ConfigurationError(f"{name} must be between {low:,} and {high:,}, got {value:,}")
     return value
 
 

@@ -13,7 +13,8 @@ import redis
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
-from booking_guard.db import database_name, load_sql
+from booking_guard.db import database_name
+from booking_guard.resources import load_sql
 from booking_guard.settings import Settings
 
 log = logging.getLogger(__name__)

@@ -8,6 +8,7 @@ import sys
 
 import pytest
 
+from booking_guard.rules import RULES
 from tests.helpers import REPO, plant, query
 
 
@@ -40,7 +41,11 @@ def dagbag(airflow_db):
 
 def test_dagbag_loads_without_import_errors(dagbag) -> None:
     assert dagbag.import_errors == {}
-    assert {"consistency_monitor", "deploy_consistency_migrations"} <= set(dagbag.dag_ids)
+    assert {
+        "consistency_monitor",
+        "deploy_consistency_migrations",
+        "manual_review_queue",
+    } <= set(dagbag.dag_ids)
 
 
 def test_every_dag_has_a_slack_failure_callback(dagbag) -> None:
@@ -67,11 +72,27 @@ def test_monitor_schedule_contract(dagbag) -> None:
     assert dag.timetable.expression == "*/5 * * * *"
     detect = dag.get_task("detect")
     assert detect.retries >= 1 and detect.retry_exponential_backoff
-    assert {t.task_id for t in dag.tasks} == {"detect", "record_alerts", "notify", "validate"}
+    correcting = {f"correct_{rule.id}" for rule in RULES if rule.auto_correctable}
+    assert len(correcting) == 5
+    tasks = {"detect", "record_alerts", "notify", "validate"} | correcting
+    assert {t.task_id for t in dag.tasks} == tasks
     assert dag.get_task("record_alerts").upstream_task_ids == {"detect"}
-    assert dag.get_task("notify").upstream_task_ids == {"record_alerts"}
+    for task_id in correcting:  # the run's findings (XCom) and its recorded alerts
+        assert dag.get_task(task_id).upstream_task_ids == {"detect", "record_alerts"}
+    notify = dag.get_task("notify")
+    assert notify.upstream_task_ids == correcting
+    assert notify.trigger_rule == "all_done"  # a blocked correction's alert still goes out
     assert dag.get_task("validate").upstream_task_ids == {"detect"}  # off the alert path
     assert [a.name for a in dag.get_task("record_alerts").outlets] == ["booking_guard_findings"]
+
+
+def test_review_dag_schedule_contract(dagbag) -> None:
+    dag = dagbag.dags.get("manual_review_queue")
+    assert dag.timetable.expression == "0 * * * *"  # hourly
+    assert dag.max_active_runs == 1 and not dag.catchup
+    assert dag.get_task("recheck_pending").upstream_task_ids == {"queue_new"}
+    assert dag.get_task("escalate_stale").upstream_task_ids == {"recheck_pending"}
+    assert {t.owner for t in dag.tasks} == {"data-engineering"}
 
 
 def test_the_alert_path_never_imports_great_expectations(defects_db: str) -> None:
@@ -115,21 +136,66 @@ def test_dag_files_do_not_import_great_expectations_at_parse_time() -> None:
 
 
 @pytest.mark.slow
-def test_monitor_dag_runs_end_to_end(seeded, airflow_db, dagbag, slack, monkeypatch) -> None:
+def test_monitor_dag_corrects_and_review_dag_queues(
+    seeded, airflow_db, dagbag, slack, monkeypatch
+) -> None:
     url, truth = seeded
     # The monitored database as an Airflow connection, the way a deployment configures it.
     monkeypatch.setenv("AIRFLOW_CONN_BOOKING_GUARD_DB", url)
     monkeypatch.setenv("BOOKING_GUARD_DATABASE_CONN_ID", "booking_guard_db")
     monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", "postgresql://nobody@127.0.0.1:1/not_this")
+    # The seed plants 600 missing directions: above the limit of 500, the others below it.
+    planted = {rule.id: sum(t.rule == rule.id for t in truth) for rule in RULES}
+    assert (
+        planted["missing_direction"]
+        > 500
+        > max(n for rule_id, n in planted.items() if rule_id != "missing_direction")
+    )
     dag = dagbag.dags.get("consistency_monitor")
     run = dag.test(run_conf={"full": True})
-    assert run.state == "success"
-    open_alerts = query(
-        url, "SELECT count(*) FROM data_consistency_alerts WHERE resolved_at IS NULL"
-    )
-    assert open_alerts == [(len(truth),)]
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
+    assert states.pop("correct_missing_direction") == "failed"
+    assert set(states.values()) == {"success"}
     assert query(url, "SELECT status FROM bg_check_runs") == [("succeeded",)]
-    assert slack.received  # critical and warning groups were sent
+
+    # Open: what no correction may fix, the blocked rule's findings, the orphans queued for
+    # review — and the critical alert of the blocked rule, which notify sent.
+    queued = {a for (a,) in query(url, "SELECT appointment_id FROM manual_review_queue")}
+    correctable = {rule.id for rule in RULES if rule.auto_correctable} - {"missing_direction"}
+    expected = {(t.rule, t.entity_id) for t in truth if t.rule not in correctable} | {
+        ("orphaned_appointment", a) for a in queued
+    }
+    open_alerts = set(
+        query(
+            url,
+            "SELECT alert_type, entity_id FROM data_consistency_alerts"
+            " WHERE resolved_at IS NULL AND alert_type <> 'correction_blocked'",
+        )
+    )
+    assert open_alerts == expected
+    assert query(
+        url,
+        "SELECT severity, notified_at IS NOT NULL FROM data_consistency_alerts"
+        " WHERE alert_type = 'correction_blocked' AND resolved_at IS NULL",
+    ) == [("critical", True)]
+    assert any("correction_blocked" in text for text in slack.texts)
+    assert any("`correct_missing_direction`" in text for text in slack.texts)  # the callback
+
+    review_run = dagbag.dags.get("manual_review_queue").test()
+    assert review_run.state == "success"
+    by_reason = dict(query(url, "SELECT reason, count(*) FROM manual_review_queue GROUP BY reason"))
+    assert by_reason == {
+        **{
+            rule: planted[rule]
+            for rule in (
+                "missing_appointment",
+                "cross_tenant_link",
+                "duplicate_booking_id",
+                "appointment_call_missing",
+            )
+        },
+        "orphaned_appointment": len(queued),
+    }
 
 
 @pytest.mark.slow

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from booking_guard import rules
-from booking_guard.db import sql_files
+from booking_guard.resources import sql_files
 from booking_guard.rules import ScopeKind, registry_mismatch
 from booking_guard.severity import Severity
 

@@ -35,7 +35,7 @@ def test_email_without_recipients_is_a_configuration_error(monkeypatch) -> None:
         (
             "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS",
             "99999999999999999999",
-            "must be between 1 and 604800",
+            "must be between 1 and 604,800",
         ),
         ("DATA_CONSISTENCY_ALERT_MIN_SEVERITY", "loud", "must be one of critical, warning, info"),
     ],

@@ -82,6 +82,20 @@ def validate(run: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def correct(run: dict[str, Any], rule_id: str) -> dict[str, Any]:
+    """``consistency_monitor.correct_<rule>``: one rule's auto-correction of the run's findings.
+    A rule stopped by the blast-radius limit fails without retries (a retry would be stopped
+    again) so that the failure callback fires."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from booking_guard.corrections import CorrectionBlocked, step_correct
+
+    try:
+        return step_correct(settings(), int(run["run_id"]), rule_id)
+    except CorrectionBlocked as exc:
+        raise AirflowFailException(str(exc)) from None
+
+
 def notify() -> dict[str, Any]:
     """``consistency_monitor.notify``: the pending, unthrottled notifications."""
     from booking_guard import monitor

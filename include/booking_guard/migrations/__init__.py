@@ -21,8 +21,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util import CommandError
 
-from booking_guard.db import first_line, load_sql, redacted, sqlalchemy_url
+from booking_guard.db import first_line, redacted, sqlalchemy_url
 from booking_guard.errors import BookingGuardError, MigrationError
+from booking_guard.resources import load_sql
 
 VERSION_TABLE = "booking_guard_alembic_version"
 LOCK_KEY = 7_426_209_147_501_937  # arbitrary, constant: "booking-guard migrations"
