@@ -409,11 +409,13 @@ def _window(spec: SeedSpec) -> tuple[float, float]:
 def _companies(spec: SeedSpec) -> pd.DataFrame:
     k = spec.companies
     anchor_us, span_us = _window(spec)
+    created = _timestamps(np.full(k, anchor_us - span_us - 86_400e6))
     return pd.DataFrame(
         {
             "id": np.arange(1, k + 1),
             "name": [f"Company {i}" for i in range(1, k + 1)],
-            "created_at": _timestamps(np.full(k, anchor_us - span_us - 86_400e6)),
+            "created_at": created,
+            "updated_at": created,
         }
     )
 
@@ -425,6 +427,7 @@ def _customers(rng: np.random.Generator, spec: SeedSpec) -> pd.DataFrame:
     anchor_us, span_us = _window(spec)
     first = rng.choice(FIRST_NAMES, m)
     last = rng.choice(LAST_NAMES, m)
+    created = _timestamps(np.full(m, anchor_us - span_us))
     return pd.DataFrame(
         {
             "id": np.arange(1, m + 1),
@@ -435,7 +438,8 @@ def _customers(rng: np.random.Generator, spec: SeedSpec) -> pd.DataFrame:
                 pd.Series(first).str.lower() + "." + pd.Series(np.arange(1, m + 1)).astype(str)
             )
             + "@example.com",
-            "created_at": _timestamps(np.full(m, anchor_us - span_us)),
+            "created_at": created,
+            "updated_at": created,
         }
     )
 
