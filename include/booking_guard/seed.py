@@ -826,5 +826,5 @@ def _with_nulls(values: Ids, mask: Flags) -> Texts:
 def _ids(prefix: str, ids: Ids, salt: Ids) -> Texts:
     """Unique, id-derived identifiers that do not look sequential (text even when empty)."""
     digits = pd.Series(ids).map("{:08d}".format) + pd.Series(salt).map("{:08x}".format)
-    text = digits.astype(str)
-    return (prefix + text).to_numpy(dtype=object)
+    out: Texts = (prefix + digits.astype(str)).to_numpy(dtype=object)
+    return out
