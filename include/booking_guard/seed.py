@@ -298,6 +298,7 @@ class CallColumns:
 
     def frame(self, retell_ids: Texts, phone_numbers: Texts) -> pd.DataFrame:
         linked = self.appointment_id > 0
+        linked_at = np.where(self.appointment_link_status == "linked", self.ended, np.nan)
         return pd.DataFrame(
             {
                 "id": self.id,
@@ -317,11 +318,7 @@ class CallColumns:
                 "appointment_made": self.appointment_made,
                 "appointment_id": _with_nulls(self.appointment_id, ~linked),
                 "appointment_link_status": self.appointment_link_status,
-                "appointment_linked_at": _timestamps(
-                    np.where(self.appointment_link_status == "linked", self.ended, np.nan).astype(
-                        float
-                    )
-                ),
+                "appointment_linked_at": _timestamps(linked_at.astype(float)),
                 "session_outcome": self.session_outcome,
                 "booking_id": self.booking_id,
                 "booking_failed": self.booking_failed,
