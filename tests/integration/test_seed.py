@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from booking_guard.errors import BookingGuardError
-from booking_guard.seed import SeedSpec, Truth, generate, seed
+from booking_guard.seed import SeedSpec, Truth, seed
 from tests.helpers import ANCHOR, query
 
 LIVE_CALLS = "SELECT * FROM calls WHERE deleted_at IS NULL"
@@ -109,20 +110,24 @@ def test_data_is_realistic(seeded: tuple[str, set[Truth]]) -> None:
     assert recorded > 0.3 * calls and wrong == 0
 
 
-def test_same_seed_same_data(app_db: str, empty_db: str, tmp_path: Path) -> None:
-    from booking_guard import reference_schema
+def test_same_seed_same_data(app_db: str, tmp_path: Path) -> None:
+    """Reseeding with the same spec gives the same rows, ids and truth; another seed does not."""
 
-    reference_schema.install(empty_db)
+    def checksums() -> dict[str, list[tuple]]:
+        sql = "SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM {} t"
+        tables = ("companies", "customers", "calls", "appointments")
+        return {table: query(app_db, sql.format(table)) for table in tables}
+
     small = SeedSpec(calls=3_000, companies=2, days=5, random_seed=11, anchor=ANCHOR)
     seed(app_db, small, tmp_path / "a.jsonl")
-    seed(empty_db, small, tmp_path / "b.jsonl")
-    checksum = "SELECT md5(string_agg(t::text, '|' ORDER BY id)) FROM {} t"
-    for table in ("companies", "customers", "calls", "appointments"):
-        assert query(app_db, checksum.format(table)) == query(empty_db, checksum.format(table))
+    first = checksums()
+    seed(app_db, small, tmp_path / "b.jsonl")
+    assert checksums() == first
     assert (tmp_path / "a.jsonl").read_bytes() == (tmp_path / "b.jsonl").read_bytes()
 
-    other = generate(SeedSpec(calls=3_000, companies=2, days=5, random_seed=12, anchor=ANCHOR))
-    assert other.truth != generate(small).truth
+    seed(app_db, replace(small, random_seed=12), tmp_path / "c.jsonl")
+    assert checksums()["calls"] != first["calls"]
+    assert (tmp_path / "c.jsonl").read_bytes() != (tmp_path / "a.jsonl").read_bytes()
 
 
 def test_reseeding_replaces_the_data(seeded: tuple[str, set[Truth]]) -> None:
@@ -157,3 +162,9 @@ def test_rejects_bad_specs(field: str, value: float, message: str) -> None:
     spec = SeedSpec(**{"calls": 10, field: value})
     with pytest.raises(BookingGuardError, match=message):
         spec.validate()
+
+
+def test_zero_calls_seed_an_empty_data_set(app_db: str) -> None:
+    summary = seed(app_db, SeedSpec(calls=0, companies=2, anchor=ANCHOR))
+    assert (summary.calls, summary.appointments, summary.truth) == (0, 0, [])
+    assert query(app_db, "SELECT count(*) FROM companies") == [(2,)]
