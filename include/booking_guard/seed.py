@@ -34,6 +34,8 @@ if TYPE_CHECKING:
     import psycopg
     from psycopg.rows import TupleRow
 
+# SQL NULL in an object column, in a form numpy's typed np.where accepts.
+NULL = np.array(None, dtype=object)
 Ids = npt.NDArray[np.int64]  # 0 stands for NULL where a column is nullable
 Flags = npt.NDArray[np.bool_]
 Texts = npt.NDArray[np.object_]  # None is NULL
@@ -50,6 +52,7 @@ REFERENCE_SCHEMA_MARKER = "booking-guard reference schema"
 MONITOR_TABLES = (
     "data_consistency_alerts",
     "manual_review_queue",
+    "manual_review_history",
     "circuit_breaker_states",
     "bg_notification_throttle",
     "bg_check_runs",
@@ -304,14 +307,14 @@ class CallColumns:
                 "id": self.id,
                 "company_id": self.company_id,
                 "retell_call_id": retell_ids,
-                "from_number": np.where(self.anonymous, None, phone_numbers),
+                "from_number": np.where(self.anonymous, NULL, phone_numbers),
                 "to_number": "+49800" + pd.Series(self.company_id).astype(str).str.zfill(6),
                 "direction": self.direction,
                 "duration_sec": self.duration,
                 "customer_id": _with_nulls(self.customer, self.customer == 0),
                 "customer_link_status": self.customer_link_status,
-                "customer_link_method": np.where(self.has_customer, "phone_match", None),
-                "customer_link_confidence": np.where(self.has_customer, "100.00", None),
+                "customer_link_method": np.where(self.has_customer, "phone_match", NULL),
+                "customer_link_confidence": np.where(self.has_customer, "100.00", NULL),
                 "customer_linked_at": _timestamps(
                     np.where(self.has_customer, self.created, np.nan)
                 ),
@@ -673,7 +676,7 @@ def _choose(pools: _Pools, spec: SeedSpec) -> dict[str, Planting]:
 def _missing_direction(draft: Draft, planting: Planting) -> list[Truth]:
     """Direction NULL or empty, half each."""
     calls = planting.calls
-    draft.calls.direction[calls - 1] = np.where(draft.rng.random(len(calls)) < 0.5, None, "")
+    draft.calls.direction[calls - 1] = np.where(draft.rng.random(len(calls)) < 0.5, NULL, "")
     return planting.findings("call", calls)
 
 

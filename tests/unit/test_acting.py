@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from booking_guard import corrections, review
-from booking_guard.resources import sql_files
 from booking_guard.errors import ConfigurationError
+from booking_guard.resources import sql_files
 from booking_guard.rules import RULES
 from booking_guard.settings import Settings
 
