@@ -137,6 +137,12 @@ def build_parser() -> argparse.ArgumentParser:
     check_call.add_argument("call_id", type=int)
     check_call.add_argument("--json", action="store_true")
 
+    commands.add_parser(
+        "summary",
+        help="before and after: consistency of the first and the last full scan, corrections"
+        " per rule, review items by priority",
+    )
+
     status = commands.add_parser("status", help="open alerts per rule and the last check runs")
     status.add_argument("--json", action="store_true")
 
@@ -335,6 +341,13 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             f"run {run.run_id}: {run.mode:<11} {run.status:<9} {run.started_at:%Y-%m-%d %H:%M:%S}"
             f" {run.findings or 0:,} findings"
         )
+    return ExitCode.CLEAN
+
+
+def _summary(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.loop import summarize
+
+    args.say(summarize(settings.database_url).line())
     return ExitCode.CLEAN
 
 
@@ -553,6 +566,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "check": _check,
     "check-call": _check_call,
     "status": _status,
+    "summary": _summary,
     "demo": _demo,
     "breaker": _breaker,
     "correct": _correct,
