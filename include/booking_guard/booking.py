@@ -239,16 +239,17 @@ def _calcom_failure(exc: Exception) -> tuple[Failure, dict[str, object]]:
 
 # -- the demo burst ------------------------------------------------------------------------
 
-# (phase, faults on the stand-in, share of the burst). The last phase's calls already carry
-# another explicit outcome, which the triggers keep (§G-20): their validation fails.
+# (phase, faults on the stand-in, share of the burst). The calls of CONFLICTING_PHASE already
+# carry another explicit outcome, which the triggers keep (§G-20): their validation fails.
+CONFLICTING_PHASE = "call already had another outcome"
 BURST_PHASES: list[tuple[str, dict[str, object], float]] = [
     ("healthy", {}, 0.25),
     ("slow answers (0.3 s)", {"latency": 0.3}, 0.10),
     ("Cal.com answers 503", {"status": 503}, 0.20),
     ("recovered after the cooldown", {}, 0.20),
+    (CONFLICTING_PHASE, {}, 0.10),
     ("accepted but lost", {"lose": True, "times": 2}, 0.10),
     ("hung (read timeout)", {"hang": True, "times": 1}, 0.05),
-    ("call already had another outcome", {}, 0.10),
 ]
 DEMO_TIMEOUTS = Timeouts(connect=1.0, read=1.0, write=1.0, pool=1.0, total=2.0)
 DEMO_COOLDOWN_SECONDS = 2.0
@@ -312,10 +313,16 @@ def demo_burst(url: str, standin_url: str, n: int = 40) -> BurstSummary:
     breaker.add_listener(changes.append)
     breaker.reset(CIRCUIT_KEY)
     sizes = _phase_sizes(n)
-    conflicting = sizes[-1]
+    conflicting = [name for name, _, _ in BURST_PHASES].index(CONFLICTING_PHASE)
+    first = sum(sizes[:conflicting]) + 1
     with connect(url) as conn:
         rows = conn.execute(
-            load_sql("validation/burst_calls.sql"), {"calls": n, "conflicting": conflicting}
+            load_sql("validation/burst_calls.sql"),
+            {
+                "calls": n,
+                "conflicting_from": first,
+                "conflicting_to": first + sizes[conflicting] - 1,
+            },
         ).fetchall()
     calls = sorted(r[0] for r in rows)
     started = time.monotonic()
@@ -343,7 +350,9 @@ def demo_burst(url: str, standin_url: str, n: int = 40) -> BurstSummary:
         breaker.flush()
         breaker.close()
     summary.seconds = time.monotonic() - started
-    summary.transitions = [f"{c.previous or 'closed'} → {c.state} ({c.reason})" for c in changes]
+    summary.transitions = [
+        f"{c.previous} → {c.state} ({c.reason})" for c in changes if c.previous != c.state
+    ]
     with connect(url) as conn:
         summary.queued = conn.execute(
             load_sql("validation/burst_queue.sql"), {"calls": calls}
