@@ -38,6 +38,7 @@ class ExitCode(IntEnum):
     FINDINGS = 1  # warning or info findings only
     CRITICAL = 2  # at least one critical finding
     ERROR = 3  # bad input, unreachable database, missing migrations, …
+    INVALID = 1  # validate-booking: the booking failed its post-booking validation
 
     @classmethod
     def for_findings(cls, severities: Iterable[Severity]) -> ExitCode:
@@ -135,6 +136,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     check_call.add_argument("call_id", type=int)
     check_call.add_argument("--json", action="store_true")
+
+    validate_booking = commands.add_parser(
+        "validate-booking",
+        help="post-booking validation of one call; exit 0 valid, 1 invalid, 3 error",
+        description="Post-booking validation of one call (BEHAVIOUR §A.1), read fresh from the"
+        " database. The CLI runs as an operator: the database URL's credentials authorize it, so"
+        " it presents no service token and acts for no company (programmatic callers do:"
+        " booking_guard.validation.Caller).",
+    )
+    validate_booking.add_argument("--call-id", type=int, required=True, metavar="ID")
+    validate_booking.add_argument("--appointment-id", type=int, metavar="ID")
+    validate_booking.add_argument("--booking-id", metavar="UID", help="the Cal.com booking uid")
+    validate_booking.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="open alerts per rule and the last check runs")
     status.add_argument("--json", action="store_true")
@@ -301,6 +315,25 @@ def _check_call(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.for_findings(f.rule.severity for f in findings)
 
 
+def _validate_booking(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.validation import validate_appointment_creation
+
+    result = validate_appointment_creation(
+        args.call_id, args.appointment_id, args.booking_id, url=settings.database_url
+    )
+    code = ExitCode.CLEAN if result.success else ExitCode.INVALID
+    if args.json:
+        args.say(json.dumps(asdict(result) | {"exit_code": int(code)}, default=str, indent=2))
+    elif result.success:
+        args.say(f"call {args.call_id}: valid (appointment {result.details['appointment_id']})")
+    else:
+        args.say(f"call {args.call_id}: invalid: {result.reason}: {result.details['description']}")
+        for key, value in result.details.items():
+            if key != "description":
+                args.say(f"  {key}: {value}")
+    return code
+
+
 def _status(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.alerts import open_summary
     from booking_guard.detection import recent_runs
@@ -424,6 +457,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "seed": _seed,
     "check": _check,
     "check-call": _check_call,
+    "validate-booking": _validate_booking,
     "status": _status,
     "demo": _demo,
     "breaker": _breaker,

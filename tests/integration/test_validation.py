@@ -6,6 +6,7 @@ the call. Inconsistent rows are planted past the triggers.
 
 from __future__ import annotations
 
+import json
 import threading
 
 import pytest
@@ -21,7 +22,7 @@ from booking_guard.validation import (
     rollback_on_failure,
     validate_appointment_creation,
 )
-from tests.helpers import plant, query
+from tests.helpers import cli, plant, query
 
 
 @pytest.fixture
@@ -394,3 +395,28 @@ def test_notification_through_the_monitors_channels(db, slack, monkeypatch) -> N
     )
     assert query(db, pending)[0][0] == 0
     assert "appointment_rollback" in slack.texts[-1] and "2 open alerts" in slack.texts[-1]
+
+
+# -- the command line ------------------------------------------------------------------------
+
+
+def test_cli_validate_booking_exit_codes(db) -> None:
+    appointment = book(db, make_call(db, 10))
+    book(db, make_call(db, 11), age="10 min")
+    valid = cli("validate-booking", "--call-id", "10", "--booking-id", "bk_10", url=db)
+    assert valid.returncode == 0, valid.stderr
+    assert valid.stdout == f"call 10: valid (appointment {appointment})\n"
+    invalid = cli("validate-booking", "--call-id", "11", url=db)
+    assert invalid.returncode == 1
+    assert invalid.stdout.startswith("call 11: invalid: appointment_too_old: ")
+    assert "  max_age_seconds: 300\n" in invalid.stdout
+    as_json = cli(
+        "validate-booking", "--call-id", "10", "--appointment-id", "999", "--json", url=db
+    )
+    data = json.loads(as_json.stdout)
+    assert as_json.returncode == data["exit_code"] == 1
+    assert (data["success"], data["reason"]) == (False, "appointment_not_found")
+    missing = cli("validate-booking", "--call-id", "404", url=db)
+    assert missing.returncode == 3 and missing.stdout == ""
+    assert missing.stderr.strip() == "booking-guard: error: call 404 not found (or deleted)"
+    assert cli("validate-booking", url=db).returncode == 3  # --call-id is required
