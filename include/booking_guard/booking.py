@@ -37,7 +37,7 @@ from booking_guard.calcom import (
     Slot,
     Timeouts,
 )
-from booking_guard.db import connect, first_line, load_sql
+from booking_guard.db import connect, first_line, load_sql, scalar
 from booking_guard.errors import BookingGuardError
 from booking_guard.settings import Settings
 from booking_guard.validation import (
@@ -359,9 +359,9 @@ def demo_burst(url: str, standin_url: str, n: int = 40) -> BurstSummary:
         ).fetchall()
         held = [b["uid"] for b in standin_state(standin_url)["bookings"]]
         summary.calcom_bookings = len(held)
-        summary.calcom_only = conn.execute(
-            load_sql("validation/unrecorded_bookings.sql"), {"uids": held}
-        ).fetchone()[0]
+        summary.calcom_only = scalar(
+            conn, load_sql("validation/unrecorded_bookings.sql"), {"uids": held}
+        )
     return summary
 
 

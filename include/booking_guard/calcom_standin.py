@@ -85,16 +85,17 @@ class CalcomStandIn:
     def _book(self, request: dict[str, Any]) -> dict[str, Any]:
         start = datetime.fromisoformat(request["start"])
         with self._lock:
+            uid = uuid.uuid4().hex
             booking = {
                 "id": next(self._ids),
-                "uid": uuid.uuid4().hex,
+                "uid": uid,
                 "start": start.isoformat(),
                 "end": (start + timedelta(minutes=BOOKING_MINUTES)).isoformat(),
                 "status": "accepted",
                 "eventTypeId": request.get("eventTypeId"),
                 "metadata": request.get("metadata") or {},
             }
-            self.bookings[booking["uid"]] = booking
+            self.bookings[uid] = booking
         return booking
 
     def close(self) -> None:

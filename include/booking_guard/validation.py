@@ -463,7 +463,7 @@ _JITTER = random.Random()  # noqa: S311 - spreads retries in time, not a secret
 def backoff_seconds(attempt: int, rng: random.Random = _JITTER) -> float:
     """§A.3: after failed attempt ``attempt`` (1-based), ``d = 2**(attempt-1)`` s plus a jitter of
     a whole number of milliseconds in [0, d*100], i.e. up to 10 % of d."""
-    delay = 2 ** (attempt - 1)
+    delay: int = 2 ** (attempt - 1)
     return delay + rng.randint(0, delay * 100) / 1000
 
 
