@@ -39,6 +39,7 @@ class ExitCode(IntEnum):
     CRITICAL = 2  # at least one critical finding
     ERROR = 3  # bad input, unreachable database, missing migrations, …
     LIMIT_REACHED = 2  # correct: a rule had more findings than the blast-radius limit
+    INVALID = 1  # validate-booking: the booking failed its post-booking validation
 
     @classmethod
     def for_findings(cls, severities: Iterable[Severity]) -> ExitCode:
@@ -142,6 +143,18 @@ def build_parser() -> argparse.ArgumentParser:
         help="before and after: consistency of the first and the last full scan, corrections"
         " per rule, review items by priority",
     )
+    validate_booking = commands.add_parser(
+        "validate-booking",
+        help="post-booking validation of one call; exit 0 valid, 1 invalid, 3 error",
+        description="Post-booking validation of one call (BEHAVIOUR §A.1), read fresh from the"
+        " database. The CLI runs as an operator: the database URL's credentials authorize it, so"
+        " it presents no service token and acts for no company (programmatic callers do:"
+        " booking_guard.validation.Caller).",
+    )
+    validate_booking.add_argument("--call-id", type=int, required=True, metavar="ID")
+    validate_booking.add_argument("--appointment-id", type=int, metavar="ID")
+    validate_booking.add_argument("--booking-id", metavar="UID", help="the Cal.com booking uid")
+    validate_booking.add_argument("--json", action="store_true")
 
     status = commands.add_parser("status", help="open alerts per rule and the last check runs")
     status.add_argument("--json", action="store_true")
@@ -308,6 +321,25 @@ def _check_call(args: argparse.Namespace, settings: Settings) -> int:
         if not findings:
             args.say(f"call {args.call_id}: no issues")
     return ExitCode.for_findings(f.rule.severity for f in findings)
+
+
+def _validate_booking(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.validation import validate_appointment_creation
+
+    result = validate_appointment_creation(
+        args.call_id, args.appointment_id, args.booking_id, url=settings.database_url
+    )
+    code = ExitCode.CLEAN if result.success else ExitCode.INVALID
+    if args.json:
+        args.say(json.dumps(asdict(result) | {"exit_code": int(code)}, default=str, indent=2))
+    elif result.success:
+        args.say(f"call {args.call_id}: valid (appointment {result.details['appointment_id']})")
+    else:
+        args.say(f"call {args.call_id}: invalid: {result.reason}: {result.details['description']}")
+        for key, value in result.details.items():
+            if key != "description":
+                args.say(f"  {key}: {value}")
+    return code
 
 
 def _status(args: argparse.Namespace, settings: Settings) -> int:
@@ -565,6 +597,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "seed": _seed,
     "check": _check,
     "check-call": _check_call,
+    "validate-booking": _validate_booking,
     "status": _status,
     "summary": _summary,
     "demo": _demo,

@@ -49,6 +49,7 @@ PRIORITY = {
     "customer_creation_failed": 3,
     "service_not_found": 4,
 }
+DEFAULT_PRIORITY = 5
 # The hourly run takes an item at most once in this time, however many processors run.
 RECHECK_AFTER = timedelta(minutes=30)
 BATCH_ROWS = 10_000  # items are bookkeeping rows: one batch per hour is the common case
@@ -83,6 +84,11 @@ RECHECKS: dict[str, Rule] = {
         scopes=frozenset({ScopeKind.ENTITY}),
     ),
 }
+
+
+def priority(reason: str) -> int:
+    """A reason's priority in the queue (BEHAVIOUR §B.5)."""
+    return PRIORITY.get(reason, DEFAULT_PRIORITY)
 
 
 def _enqueue(conn: psycopg.Connection, reasons: list[str], picked: list[dict[str, Any]]) -> int:

@@ -59,21 +59,23 @@ class Settings:
                 if a.strip()
             ),
             smtp_conn_id=env.get("BOOKING_GUARD_SMTP_CONN_ID", "smtp_default"),
-            alert_cooldown_seconds=_int(
+            alert_cooldown_seconds=int_setting(
                 env, "DATA_CONSISTENCY_ALERT_COOLDOWN_SECONDS", 300, bounds=(1, 7 * 24 * 3600)
             ),
             notify_min_severity=_severity(env, "DATA_CONSISTENCY_ALERT_MIN_SEVERITY"),
             full_scan_at=_time(env, "BOOKING_GUARD_FULL_SCAN_AT", time(1, 30)),
-            rule_workers=_int(env, "BOOKING_GUARD_RULE_WORKERS", 2, bounds=(1, 32)),
-            notify_deadline_seconds=_int(
+            rule_workers=int_setting(env, "BOOKING_GUARD_RULE_WORKERS", 2, bounds=(1, 32)),
+            notify_deadline_seconds=int_setting(
                 env, "DATA_CONSISTENCY_ALERT_DEADLINE_SECONDS", 120, bounds=(5, 3600)
             ),
-            max_pending_minutes=_int(
+            max_pending_minutes=int_setting(
                 env, "DATA_CONSISTENCY_ALERT_MAX_PENDING_MINUTES", 30, bounds=(1, 7 * 24 * 60)
             ),
             phone_region=phone_region(env),
-            max_corrections=_int(env, "BOOKING_GUARD_MAX_CORRECTIONS", 500, bounds=(1, 1_000_000)),
-            review_escalate_hours=_int(
+            max_corrections=int_setting(
+                env, "BOOKING_GUARD_MAX_CORRECTIONS", 500, bounds=(1, 1_000_000)
+            ),
+            review_escalate_hours=int_setting(
                 env, "BOOKING_GUARD_REVIEW_ESCALATE_HOURS", 24, bounds=(1, 24 * 30)
             ),
         )
@@ -132,7 +134,8 @@ def _time(env: Mapping[str, str], name: str, default: time) -> time | None:
         raise ConfigurationError(f"{name} must be a time of day HH:MM (UTC), got {raw!r}") from None
 
 
-def _int(env: Mapping[str, str], name: str, default: int, *, bounds: tuple[int, int]) -> int:
+def int_setting(env: Mapping[str, str], name: str, default: int, *, bounds: tuple[int, int]) -> int:
+    """A whole number within ``bounds``: an absurd value is a typo, named in the error."""
     raw = env.get(name)
     if raw is None or raw == "":
         return default

@@ -96,7 +96,8 @@ def test_check_runs_from_a_non_editable_install(
 
 def test_the_booking_app_imports_without_airflow_gx_or_pandas(installed: Path) -> None:
     code = (
-        "import sys, booking_circuit_breaker, booking_guard.detection, booking_guard.notifications;"
+        "import sys, booking_circuit_breaker, booking_guard.detection, booking_guard.notifications,"
+        " booking_guard.validation, booking_guard.booking, booking_guard.calcom;"
         f" print(sorted(m for m in {HEAVY!r} if m in sys.modules))"
     )
     loaded = subprocess.run(
