@@ -294,14 +294,12 @@ def report_days(url: str, limit: int = 366) -> list[date]:
 
 
 def _fmt(value: Number | None, *, signed: bool = False) -> str:
+    """Counts with thousands separators; rates, hours and changes with two decimals."""
     if value is None:
         return "n/a"
-    text = (
-        f"{value:+,.2f}"
-        if signed
-        else (f"{value:,.2f}" if isinstance(value, float) else f"{value:,}")
-    )
-    return text
+    if signed:
+        return f"{value:+,.2f}"
+    return f"{value:,.2f}" if isinstance(value, float) else f"{value:,}"
 
 
 def render_json(report: DailyReport) -> str:
@@ -395,10 +393,7 @@ def render_html(report: DailyReport) -> str:
     rule_bars = bar_chart(
         "new-alerts",
         "New alerts per rule",
-        [
-            (rule, n, SEVERITY_COLOURS.get(_severity(rule), NEUTRAL))
-            for rule, n in report.breakdown("alerts_new").items()
-        ],
+        [(rule, n, _colour(rule)) for rule, n in report.breakdown("alerts_new").items()],
     )
     open_bars = bar_chart(
         "open-alerts",
@@ -444,9 +439,10 @@ def render_html(report: DailyReport) -> str:
     )
 
 
-def _severity(rule: str) -> Severity | None:
+def _colour(rule: str) -> str:
+    """A rule's bar in its severity's colour (alert types outside the registry in grey)."""
     known = RULES_BY_ID.get(rule)
-    return known.severity if known else None
+    return SEVERITY_COLOURS[known.severity] if known else NEUTRAL
 
 
 def render_index(days: list[date], base: str = "") -> str:
