@@ -166,6 +166,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _seed_options(demo, default_calls=100_000)
 
+    report = commands.add_parser(
+        "report", help="the daily report of one local day: figures, history, JSON/Markdown/HTML"
+    )
+    report.add_argument(
+        "--date",
+        help="the day, YYYY-MM-DD in BOOKING_GUARD_TIMEZONE (default: the previous day)",
+    )
+    report.add_argument(
+        "--out", type=Path, help="folder for the files (default: $BOOKING_GUARD_REPORT_DIR)"
+    )
+    report.add_argument("--json", action="store_true", help="the report as JSON on stdout")
+
     breaker = commands.add_parser("breaker", help="circuit breakers: state, manual overrides")
     breaker_actions = breaker.add_subparsers(
         dest="breaker_action", required=True, parser_class=_Parser
@@ -431,6 +443,32 @@ def _demo(args: argparse.Namespace, settings: Settings) -> int:
     return ExitCode.CLEAN
 
 
+def _report(args: argparse.Namespace, settings: Settings) -> int:
+    from datetime import date
+
+    from booking_guard.report import render_json, run_daily
+
+    try:
+        day = date.fromisoformat(args.date) if args.date else None
+    except ValueError:
+        raise BookingGuardError(f"--date must be a day YYYY-MM-DD, got {args.date!r}") from None
+    run = run_daily(settings, day=day, out_dir=args.out)
+    if args.json:
+        args.say(render_json(run.report))
+        return ExitCode.CLEAN
+    r = run.report
+    change = r.change("consistency_rate_pct")
+    args.say(
+        f"report {r.period.day} ({r.period.timezone}, {r.period.hours:g} h):"
+        f" consistency {r.value('consistency_rate_pct'):.2f} %"
+        + ("" if change is None else f" ({change:+.2f} pt)")
+        + f", {r.value('calls'):,} calls, {r.value('alerts_new'):,} new alerts"
+    )
+    for path in run.files.values():
+        args.say(f"  {path}")
+    return ExitCode.CLEAN
+
+
 def _breaker(args: argparse.Namespace, settings: Settings) -> int:
     from booking_guard.breaker_alerts import circuit_breaker
 
@@ -604,4 +642,5 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "breaker": _breaker,
     "correct": _correct,
     "review": _review,
+    "report": _report,
 }

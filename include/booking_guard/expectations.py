@@ -18,10 +18,12 @@ import importlib
 import json
 import logging
 import os
+import re
 import shutil
 import threading
 from dataclasses import dataclass
 from importlib import resources
+from importlib.resources.abc import Traversable
 from pathlib import Path
 from string import Template
 from typing import Any
@@ -208,6 +210,8 @@ def validate(
     if build_docs:
         prune_results(runtime, keep_results - 1)
     outcome = checkpoint.run(run_id=gx.RunIdentifier(run_name=f"{run.mode}-{run.run_id}"))
+    if build_docs:
+        offline_data_docs(runtime / "data_docs")
 
     results = [
         RuleResult(
@@ -249,3 +253,46 @@ def prune_results(runtime: Path, keep: int) -> int:
             if not any(run_dir.parent.iterdir()):
                 run_dir.parent.rmdir()
     return len(stale)
+
+
+# Data Docs without internet: GX's pages load their styles, scripts and fonts from CDNs and the
+# navbar logo from S3. The vendored copies (expectations/data_docs_assets, pinned versions and
+# licences in its assets.yml) go to <site>/vendor and every page is pointed at them, relative to
+# itself, so the site works from file://, behind the Airflow plugin, and on a closed network.
+DATA_DOCS_ASSETS = "data_docs_assets"
+_SUBRESOURCE_INTEGRITY = re.compile(r'\s+integrity="[^"]*"\s+crossorigin="anonymous"')
+# The only images GX takes from S3 are its logos (logo-long.png, and full_logo_dark.png for dark
+# mode); the site ships logo-long.png in static/images.
+_S3_LOGO = re.compile(r"https://great-expectations-web-assets\.s3\.[\w.-]+/[\w.-]+(?:\?[^\"')]*)?")
+
+
+def offline_data_docs(site: Path) -> int:
+    """Copy the vendored assets into ``site`` and rewrite the pages that still point at a CDN;
+    the number of pages rewritten (pages done before are left alone)."""
+    assets = resources.files(GX_PROJECT_PACKAGE).joinpath(DATA_DOCS_ASSETS)
+    manifest = yaml.safe_load(assets.joinpath("assets.yml").read_text(encoding="utf-8"))
+    _copy_tree(assets, site / "vendor")
+    rewritten = 0
+    for page in site.rglob("*.html"):
+        prefix = Path(os.path.relpath(site, page.parent)).as_posix() + "/"
+        text = original = page.read_text(encoding="utf-8")
+        for asset in manifest:
+            text = text.replace(f'"{asset["cdn"]}"', f'"{prefix}vendor/{asset["file"]}"')
+        text = _SUBRESOURCE_INTEGRITY.sub("", text)
+        text = _S3_LOGO.sub(f"{prefix}static/images/logo-long.png", text)
+        if text != original:
+            page.write_text(text, encoding="utf-8")
+            rewritten += 1
+    return rewritten
+
+
+def _copy_tree(source: Traversable, target: Path) -> None:
+    target.mkdir(parents=True, exist_ok=True)
+    for item in source.iterdir():
+        if item.is_dir():
+            _copy_tree(item, target / item.name)
+        elif item.name != "assets.yml":
+            data = item.read_bytes()
+            dest = target / item.name
+            if not dest.exists() or dest.stat().st_size != len(data):
+                dest.write_bytes(data)

@@ -6,7 +6,9 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import time
+from pathlib import Path
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import phonenumbers
 
@@ -19,6 +21,8 @@ DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/0"
 # 030 …), which only a DE reading recognises, and a DE national number needs its leading 0, so a
 # bare id such as 1234567 is never taken for one (under US rules many 10-digit ids would be).
 DEFAULT_PHONE_REGION = "DE"
+DEFAULT_TIMEZONE = "UTC"
+DEFAULT_REPORT_DIR = "var/reports"
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,9 @@ class Settings:
     phone_region: str = DEFAULT_PHONE_REGION
     max_corrections: int = 500
     review_escalate_hours: int = 24
+    timezone: str = DEFAULT_TIMEZONE
+    report_base_url: str = ""
+    report_dir: Path = Path(DEFAULT_REPORT_DIR)
 
     @classmethod
     def from_env(cls, database_url: str | None = None) -> Settings:
@@ -78,6 +85,9 @@ class Settings:
             review_escalate_hours=int_setting(
                 env, "BOOKING_GUARD_REVIEW_ESCALATE_HOURS", 24, bounds=(1, 24 * 30)
             ),
+            timezone=timezone_name(env),
+            report_base_url=env.get("BOOKING_GUARD_REPORT_BASE_URL", "").strip().rstrip("/"),
+            report_dir=Path(env.get("BOOKING_GUARD_REPORT_DIR") or DEFAULT_REPORT_DIR),
         )
         settings.validate()
         return settings
@@ -85,6 +95,10 @@ class Settings:
     def validate(self) -> None:
         _require_url("BOOKING_GUARD_DATABASE_URL", self.database_url, {"postgresql", "postgres"})
         _require_url("BOOKING_GUARD_REDIS_URL", self.redis_url, {"redis", "rediss"})
+        if self.report_base_url:
+            _require_url("BOOKING_GUARD_REPORT_BASE_URL", self.report_base_url, {"http", "https"})
+            if not urlsplit(self.report_base_url).netloc:
+                raise ConfigurationError("BOOKING_GUARD_REPORT_BASE_URL must name a host")
         if self.email_enabled and not self.email_to:
             raise ConfigurationError(
                 "DATA_CONSISTENCY_ALERT_EMAIL is on but DATA_CONSISTENCY_ALERT_EMAIL_TO is empty"
@@ -108,6 +122,20 @@ def phone_region(env: Mapping[str, str] = os.environ) -> str:
             f"BOOKING_GUARD_PHONE_REGION must be a region code such as DE, AT or US, got {raw!r}"
         )
     return region
+
+
+def timezone_name(env: Mapping[str, str] = os.environ) -> str:
+    """BOOKING_GUARD_TIMEZONE: the IANA zone whose days the daily report covers and whose
+    02:00 schedules it. A zone the system does not know is an error, not a silent UTC."""
+    raw = (env.get("BOOKING_GUARD_TIMEZONE") or DEFAULT_TIMEZONE).strip()
+    try:
+        ZoneInfo(raw)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigurationError(
+            f"BOOKING_GUARD_TIMEZONE must be an IANA time zone such as UTC or Europe/Berlin,"
+            f" got {raw!r}"
+        ) from None
+    return raw
 
 
 def _bool(env: Mapping[str, str], name: str, default: bool) -> bool:
