@@ -34,7 +34,7 @@ import pytest  # noqa: E402
 from booking_guard import migrations, reference_schema  # noqa: E402
 from booking_guard.db import drop_database  # noqa: E402
 from booking_guard.seed import Truth, read_truth, seed  # noqa: E402
-from tests.helpers import SPEC, SlackStandIn  # noqa: E402
+from tests.helpers import SPEC, RedisServer, SlackStandIn  # noqa: E402
 
 SERVER_URL = os.environ.get("BOOKING_GUARD_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 
@@ -94,3 +94,11 @@ def slack(monkeypatch: pytest.MonkeyPatch) -> Iterator[SlackStandIn]:
     )
     yield stand_in
     stand_in.close()
+
+
+@pytest.fixture
+def redis_server() -> Iterator[RedisServer]:
+    """A redis-server of the test's own (free port), so that it can be stopped and restarted."""
+    server = RedisServer()
+    yield server
+    server.stop()

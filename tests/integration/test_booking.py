@@ -24,8 +24,7 @@ from booking_guard.calcom import Attendee, CalcomClient, Slot, Timeouts
 from booking_guard.calcom_standin import CalcomStandIn
 from booking_guard.settings import Settings
 from booking_guard.validation import CallNotFound
-from tests.helpers import query
-from tests.integration.test_breaker import RedisServer
+from tests.helpers import RedisServer, query
 
 TIMEOUTS = Timeouts(connect=1.0, read=0.5, write=1.0, pool=1.0, total=1.0)
 SLOT = Slot(

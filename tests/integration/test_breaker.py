@@ -7,15 +7,12 @@ drives both the Redis scripts and the local state, so cooldowns pass without sle
 from __future__ import annotations
 
 import asyncio
-import socket
 import subprocess
 import threading
 import time
-from collections.abc import Iterator
 
 import psycopg
 import pytest
-import redis
 
 from booking_circuit_breaker import (
     CircuitBreaker,
@@ -24,57 +21,9 @@ from booking_circuit_breaker import (
     ServiceSettings,
     counts_server_errors,
 )
-from tests.helpers import cli, query
+from tests.helpers import RedisServer, cli, query
 
 COOLDOWN = 30.0
-
-
-class RedisServer:
-    """A redis-server of a test's own, on a free port, started and stopped by pid."""
-
-    def __init__(self) -> None:
-        with socket.socket() as s:
-            s.bind(("127.0.0.1", 0))
-            self.port = s.getsockname()[1]
-        self.url = f"redis://127.0.0.1:{self.port}/0"
-        self.process: subprocess.Popen | None = None
-        self.start()
-
-    def start(self) -> None:
-        self.process = subprocess.Popen(
-            [
-                "redis-server",
-                "--port",
-                str(self.port),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ],
-            stdout=subprocess.DEVNULL,
-        )
-        client = redis.Redis(port=self.port)
-        deadline = time.monotonic() + 10
-        while True:
-            try:
-                client.ping()
-                break
-            except redis.ConnectionError:
-                if time.monotonic() > deadline:
-                    raise
-                time.sleep(0.02)
-        client.close()
-
-    def stop(self) -> None:
-        if self.process is not None:
-            self.process.kill()
-            self.process.wait(10)
-            self.process = None
-
-    def client(self) -> redis.Redis:
-        return redis.Redis(port=self.port, decode_responses=True)
 
 
 class Clock:
@@ -86,13 +35,6 @@ class Clock:
 
     def advance(self, seconds: float) -> None:
         self.now += seconds
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.stop()
 
 
 @pytest.fixture

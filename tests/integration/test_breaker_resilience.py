@@ -6,22 +6,14 @@ from __future__ import annotations
 import multiprocessing
 import threading
 import time
-from collections.abc import Iterator
 
 import pytest
 
 from booking_circuit_breaker import CircuitBreaker, CircuitOpenError, ServiceSettings
-from tests.integration.test_breaker import Boom, RedisServer
+from tests.integration.test_breaker import Boom
 
 PROCESSES = 8
 KEY = "appointment_booking:service:1"
-
-
-@pytest.fixture
-def redis_server() -> Iterator[RedisServer]:
-    server = RedisServer()
-    yield server
-    server.stop()
 
 
 def _hammer_failures(url: str, barrier, results) -> None:

@@ -2,11 +2,7 @@
 
 from __future__ import annotations
 
-import shutil
-import socket
-import subprocess
 import time
-from collections.abc import Iterator
 from dataclasses import replace
 
 import pytest
@@ -17,46 +13,6 @@ from booking_guard.notifications import notify
 from booking_guard.settings import Settings
 from booking_guard.severity import Severity
 from tests.helpers import plant, query
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-@pytest.fixture
-def private_redis() -> Iterator[str]:
-    """A Redis server of this test alone, so that it can be stopped without touching others."""
-    port = free_port()
-    process = subprocess.Popen(
-        [
-            shutil.which("redis-server") or "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    url = f"redis://127.0.0.1:{port}/0"
-    for _ in range(50):
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                break
-        time.sleep(0.05)
-    yield url
-    process.terminate()
-    process.wait(5)
-
-
-def stop(redis_url: str) -> None:
-    port = redis_url.rsplit(":", 1)[1].split("/")[0]
-    subprocess.run(["redis-cli", "-p", port, "shutdown", "nosave"], capture_output=True)
 
 
 @pytest.fixture
@@ -86,8 +42,8 @@ def unnotified(url: str) -> int:
     )[0][0]
 
 
-def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, private_redis) -> None:
-    settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=2)
+def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, redis_server) -> None:
+    settings = Settings(database_url=db, redis_url=redis_server.url, alert_cooldown_seconds=2)
     detect_and_record(db)
     report = notify(settings)
     assert sorted(report.sent) == [
@@ -112,17 +68,17 @@ def test_one_grouped_message_per_rule_and_company_then_throttled(db, slack, priv
     assert "1 open alert " in slack.texts[-1]
 
 
-def test_messages_carry_no_personal_data(db, slack, private_redis) -> None:
+def test_messages_carry_no_personal_data(db, slack, redis_server) -> None:
     detect_and_record(db)
-    notify(Settings(database_url=db, redis_url=private_redis, notify_min_severity=Severity.INFO))
+    notify(Settings(database_url=db, redis_url=redis_server.url, notify_min_severity=Severity.INFO))
     assert len(slack.received) == 4
     text = " ".join(slack.texts)
     for secret in ("1234567", "7654321", "5550001", "Anna", "Müller", "Schmidt", "Weber"):
         assert secret not in text
 
 
-def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:
-    settings = Settings(database_url=db, redis_url=private_redis)
+def test_a_failed_send_is_kept_and_retried(db, slack, redis_server) -> None:
+    settings = Settings(database_url=db, redis_url=redis_server.url)
     slack.status = 500
     report = run_check(settings, full=True, build_docs=False)  # detection does not fail
     assert report.worst_severity is Severity.CRITICAL and report.errors == []
@@ -135,12 +91,12 @@ def test_a_failed_send_is_kept_and_retried(db, slack, private_redis) -> None:
     assert len(slack.received) == 6
 
 
-def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, private_redis) -> None:
-    settings = Settings(database_url=db, redis_url=private_redis, alert_cooldown_seconds=300)
+def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, redis_server) -> None:
+    settings = Settings(database_url=db, redis_url=redis_server.url, alert_cooldown_seconds=300)
     detect_and_record(db)
     assert len(notify(settings).sent) == 3
 
-    stop(private_redis)
+    redis_server.stop()
     plant(db, "INSERT INTO calls (id, company_id, direction) VALUES (4, 1, NULL), (5, 2, NULL)")
     detect_and_record(db)
     started = time.monotonic()
@@ -154,8 +110,9 @@ def test_throttling_holds_from_postgresql_when_redis_is_stopped(db, slack, priva
     assert len(slack.received) == 3
 
 
-def test_redis_down_from_the_start_still_throttles(db, slack) -> None:
-    settings = Settings(database_url=db, redis_url=f"redis://127.0.0.1:{free_port()}/0")
+def test_redis_down_from_the_start_still_throttles(db, slack, redis_server) -> None:
+    redis_server.stop()  # nothing answers on its port
+    settings = Settings(database_url=db, redis_url=redis_server.url)
     detect_and_record(db)
     first = notify(settings)
     assert first.throttle_backend == "postgresql" and len(first.sent) == 3
