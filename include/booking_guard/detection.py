@@ -24,7 +24,7 @@ from psycopg.types.json import Jsonb
 from booking_guard.db import connect, scalar
 from booking_guard.errors import BookingGuardError
 from booking_guard.resources import load_sql
-from booking_guard.rules import RULES, RULES_BY_ID, Rule, ScopeKind
+from booking_guard.rules import RULES, RULES_BY_ID, Rule, ScopeKind, Shard
 
 # The incremental window reaches back this far before the last successful run's start, so a row
 # committed by a transaction that began before that run is not missed.
@@ -114,23 +114,66 @@ def detect(
             last = last_successful_start(conn)
             since = min(filter(None, (since, last)), default=None)
             full = since is None
-        mode: Mode = "full" if full else "incremental"
-        window_start = None if full else since
+    run = open_run(url, "full" if full else "incremental", None if full else since)
+    scope = ScopeKind.FULL if full else ScopeKind.INCREMENTAL
+    selected = [r for r in rules if scope in r.scopes]
+    with failing_run(url, run):
+        _fill_findings(url, run, selected, scope, since, workers if full else 1)
+        if full:
+            _analyze(url)
+    run.counts = {r.id: run.counts[r.id] for r in selected}
+    run.seconds = {r.id: run.seconds[r.id] for r in selected}
+    return run
+
+
+def open_run(url: str, mode: Mode, window_start: datetime | None) -> DetectionRun:
+    """Record a new run (closing the stale ones first); its findings come next."""
+    with connect(url, autocommit=True) as conn:
         conn.execute(load_sql("runs/reap.sql"), {"minutes": STALE_RUN_MINUTES})
         run_id: int = scalar(
             conn, load_sql("runs/start.sql"), {"mode": mode, "window_start": window_start}
         )
-    scope = ScopeKind.FULL if full else ScopeKind.INCREMENTAL
-    selected = [r for r in rules if scope in r.scopes]
-    run = DetectionRun(run_id, mode, window_start, counts={})
+    return DetectionRun(run_id, mode, window_start, counts={})
+
+
+def _analyze(url: str) -> None:
+    with connect(url, autocommit=True) as conn:
+        conn.execute("ANALYZE bg_rule_findings")
+
+
+def scan_shard(
+    url: str, run: DetectionRun, shard: Shard, *, rules: Sequence[Rule] = RULES
+) -> DetectionRun:
+    """One company shard of a full scan, into the run's findings: what one mapped task of the
+    sharded full scan does, so several workers check one big database at once. Rules that
+    cannot be split by company run whole in shard 0."""
+    part = DetectionRun(run.run_id, run.mode, run.window_start, counts={})
+    selected = [
+        r for r in rules if ScopeKind.FULL in r.scopes and (r.shardable or shard.index == 0)
+    ]
     with failing_run(url, run):
-        _fill_findings(url, run, selected, scope, since, workers if full else 1)
-        if full:
-            with connect(url, autocommit=True) as conn:
-                conn.execute("ANALYZE bg_rule_findings")
-    run.counts = {r.id: run.counts[r.id] for r in selected}
-    run.seconds = {r.id: run.seconds[r.id] for r in selected}
-    return run
+        _fill_findings(url, part, selected, ScopeKind.FULL, None, 1, shard)
+    return part
+
+
+def merge_shards(url: str, run: DetectionRun, parts: Sequence[DetectionRun]) -> DetectionRun:
+    """The full run the shards made together: counts summed per rule, in registry order."""
+    counts: dict[str, int] = {}
+    seconds: dict[str, float] = {}
+    for part in parts:
+        for rule_id, found in part.counts.items():
+            counts[rule_id] = counts.get(rule_id, 0) + found
+            seconds[rule_id] = max(seconds.get(rule_id, 0.0), part.seconds[rule_id])
+    order = [r.id for r in RULES if r.id in counts]
+    with failing_run(url, run):
+        _analyze(url)
+    return DetectionRun(
+        run.run_id,
+        run.mode,
+        run.window_start,
+        counts={rule_id: counts[rule_id] for rule_id in order},
+        seconds={rule_id: seconds[rule_id] for rule_id in order},
+    )
 
 
 def _fill_findings(
@@ -140,6 +183,7 @@ def _fill_findings(
     scope: ScopeKind,
     since: datetime | None,
     workers: int,
+    shard: Shard | None = None,
 ) -> None:
     """Each rule's query once, on a small pool of connections taking rules from one queue."""
     queue = list(selected)
@@ -158,7 +202,7 @@ def _fill_findings(
                     rule = queue.pop(0)
                 started = time.perf_counter()
                 found = conn.execute(
-                    insert.format(rule=rule.query(scope)),
+                    insert.format(rule=rule.query(scope, shard)),
                     {"run_id": run.run_id, "rule_id": rule.id},
                 ).rowcount
                 with lock:

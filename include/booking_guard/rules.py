@@ -53,6 +53,22 @@ PLACEHOLDERS: dict[ScopeKind, dict[str, str]] = {
 
 
 @dataclass(frozen=True)
+class Shard:
+    """One of ``count`` parts of a full scan: the companies whose id modulo ``count`` is
+    ``index``."""
+
+    index: int
+    count: int
+
+    def placeholders(self) -> dict[str, str]:
+        part = f"{int(self.count)}) = {int(self.index)}"
+        return {
+            "call_scope": f"mod(c.company_id, {part}",
+            "appointment_scope": f"mod(a.company_id, {part}",
+        }
+
+
+@dataclass(frozen=True)
 class Rule:
     """One detection rule. ``id`` is also the alert type and names ``sql/rules/<id>.sql``."""
 
@@ -71,12 +87,24 @@ class Rule:
     def sql(self) -> str:
         return load_sql(f"rules/{self.id}.sql")
 
-    def query(self, scope: ScopeKind) -> Composed:
-        """The rule's SELECT with its scope placeholders filled in."""
+    @property
+    def shardable(self) -> bool:
+        """Whether its findings can be split by company: it filters the rows it reports on by
+        the call or appointment scope. Others (a booking id shared across companies, a
+        back-reference) run whole, in one shard."""
+        text = self.sql
+        return "{booking_scope}" not in text and (
+            "{call_scope}" in text or "{appointment_scope}" in text
+        )
+
+    def query(self, scope: ScopeKind, shard: Shard | None = None) -> Composed:
+        """The rule's SELECT with its scope placeholders filled in (a full scan's ``shard``
+        narrows it to some companies)."""
         from psycopg.sql import SQL
 
         text = self.sql.strip().rstrip(";")
-        fill = {k: SQL(v) for k, v in PLACEHOLDERS[scope].items() if f"{{{k}}}" in text}
+        values = {**PLACEHOLDERS[scope], **(shard.placeholders() if shard else {})}
+        fill = {k: SQL(v) for k, v in values.items() if f"{{{k}}}" in text}
         query = SQL(text).format(**fill)
         if scope is ScopeKind.ENTITY:
             return SQL(load_sql("rules/_in_scope.sql")).format(rule=query)

@@ -213,3 +213,21 @@ def test_deploy_dag_pretends_then_deploys(app_db, airflow_db, dagbag, monkeypatc
     assert migrations.status(app_db).up_to_date
     assert dag.test(run_conf={"target": "0002", "pretend": False}).state == "success"
     assert migrations.status(app_db).current == "0002"
+
+
+@pytest.mark.slow
+def test_sharded_full_scan_dag_finds_the_truth(seeded, airflow_db, dagbag, monkeypatch) -> None:
+    url, truth = seeded
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", url)
+    dag = dagbag.dags.get("consistency_full_scan")
+    assert dag.get_task("scan_shard").upstream_task_ids == {"open_run"}
+    run = dag.test(run_conf={"shards": 2})
+    assert run.state == "success"
+    rows = query(
+        url,
+        "SELECT alert_type, entity_type, entity_id, coalesce(column_name, '')"
+        " FROM data_consistency_alerts WHERE resolved_at IS NULL AND fingerprint IS NOT NULL",
+    )
+    assert set(rows) == {(t.rule, t.entity_type, t.entity_id, t.column or "") for t in truth}
+    mapped = [ti for ti in run.get_task_instances() if ti.task_id == "scan_shard"]
+    assert sorted(ti.map_index for ti in mapped) == [0, 1]

@@ -111,3 +111,33 @@ def migrate(context: Any) -> str:
     result: str = deploy(settings().database_url, params["target"], pretend=bool(params["pretend"]))
     log.info("%s", result)
     return result
+
+
+def open_full_scan(shards: int) -> list[dict[str, Any]]:
+    """``consistency_full_scan.open_run``: the run the shards fill; one job per shard."""
+    from booking_guard import detection
+
+    if not 1 <= shards <= 64:
+        raise ValueError(f"shards must be between 1 and 64, got {shards}")
+    run = dump_run(detection.open_run(settings().database_url, "full", None))
+    return [{"run": run, "shard": [index, shards]} for index in range(shards)]
+
+
+def scan_shard(job: dict[str, Any]) -> dict[str, Any]:
+    """``consistency_full_scan.scan_shard`` (mapped): one company shard's findings."""
+    from booking_guard import detection
+    from booking_guard.rules import Shard
+
+    index, count = job["shard"]
+    part = detection.scan_shard(settings().database_url, load_run(job["run"]), Shard(index, count))
+    log.info("shard %s of %s: %s findings", index, count, part.total)
+    return dump_run(part)
+
+
+def merge_shards(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    """``consistency_full_scan.merge``: the shards' counts as one full run, for record_alerts."""
+    from booking_guard import detection
+
+    runs = [load_run(p) for p in parts]
+    merged = detection.merge_shards(settings().database_url, runs[0], runs)
+    return dump_run(merged)
