@@ -18,6 +18,7 @@ PREVENTION_TABLES = {
     "bg_check_runs",
     "bg_rule_findings",
     "bg_notification_throttle",
+    "bg_call_corrections",
 }
 APP_TABLES = {
     "appointments",
@@ -38,7 +39,7 @@ def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
     assert migrations.status(app_db).current is None
 
     applied = migrations.upgrade(app_db)
-    assert [step.split(":")[0] for step in applied] == ["up 0001", "up 0002", "up 0003"]
+    assert [step.split(":")[0] for step in applied] == ["up 0001", "up 0002", "up 0003", "up 0004"]
     assert tables(app_db) == APP_TABLES | PREVENTION_TABLES | {migrations.VERSION_TABLE}
     assert migrations.status(app_db).up_to_date
 
@@ -52,6 +53,29 @@ def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
 
     migrations.upgrade(app_db)
     assert tables(app_db) >= PREVENTION_TABLES
+
+
+TRIGGER_OBJECTS = (
+    "SELECT p.proname, pg_get_userbyid(p.proowner), p.prosecdef, p.proacl::text,"
+    " pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'bg\\_%%'"
+    " UNION ALL SELECT t.tgname, t.tgenabled::text, NULL, NULL, pg_get_triggerdef(t.oid)"
+    " FROM pg_trigger t WHERE NOT t.tgisinternal"
+    " ORDER BY 1"
+)
+
+
+def test_down_from_0004_restores_0003_exactly(app_db: str) -> None:
+    migrations.upgrade(app_db, "0003")
+    at_0003 = query(app_db, TRIGGER_OBJECTS)
+    assert migrations.upgrade(app_db) == [
+        "up 0004: Database roles (app, monitor, corrector) and trigger audits that are set-wise"
+        " and never phantom."
+    ]
+    assert query(app_db, TRIGGER_OBJECTS) != at_0003
+    migrations.downgrade(app_db, "0003")
+    # definitions, owners, SECURITY DEFINER flags, EXECUTE grants and triggers: all as 0003 left them
+    assert query(app_db, TRIGGER_OBJECTS) == at_0003
+    assert "bg_call_corrections" not in tables(app_db)
 
 
 def test_open_alert_is_unique_per_fingerprint(app_db: str) -> None:

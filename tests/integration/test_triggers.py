@@ -318,20 +318,36 @@ def test_the_monitor_finds_what_entered_with_triggers_off(db: str) -> None:
     }
 
 
+OWNERS = {
+    "bg_calls_before_write": None,  # the migrating user; runs as the writer, stages audits
+    "bg_write_audit": "booking_guard_audit",
+    "bg_trigger_alert": "booking_guard_audit",
+    "bg_calls_write_audit": "booking_guard_audit",
+    "bg_resync_calls": "booking_guard_sync",
+    "bg_appointments_after_insert": "booking_guard_sync",
+    "bg_appointments_after_update": "booking_guard_sync",
+    "bg_appointments_after_delete": "booking_guard_sync",
+}
+
+
 def test_deploy_is_clean_up_and_down(db: str) -> None:
     functions = (
-        "SELECT p.proname, p.proconfig, pg_get_userbyid(p.proowner) = current_user, p.prosrc"
+        "SELECT p.proname, p.proconfig, pg_get_userbyid(p.proowner), p.prosecdef,"
+        " has_function_privilege('public', p.oid, 'EXECUTE'), p.prosrc"
         " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname = current_schema() AND p.proname LIKE 'bg\\_%%'"
     )
     triggers = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%%bg\\_%%'"
+    ((me,),) = query(db, "SELECT current_user")
     found = query(db, functions)
-    assert len(found) == 6
-    for name, config, owned, source in found:
+    assert {name for name, *_ in found} == set(OWNERS)
+    for name, config, owner, definer, public_execute, source in found:
         assert config[0] == "search_path=pg_catalog, public, pg_temp", name
-        assert owned, name
+        assert owner == (OWNERS[name] or me), name
+        assert definer == (OWNERS[name] is not None), name
+        assert not public_execute, name
         assert "EXECUTE " not in source.upper().replace("EXECUTE FUNCTION", ""), name
-    assert len(query(db, triggers)) == 5
+    assert len(query(db, triggers)) == 7
     assert migrations.upgrade(db) == []  # deploying twice is a no-op
 
     migrations.downgrade(db, "0002")
@@ -340,4 +356,4 @@ def test_deploy_is_clean_up_and_down(db: str) -> None:
     assert call(db, 1)["direction"] is None  # no trigger left behind
 
     migrations.upgrade(db)
-    assert len(query(db, functions)) == 6 and len(query(db, triggers)) == 5
+    assert len(query(db, functions)) == len(OWNERS) and len(query(db, triggers)) == 7
