@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from booking_guard import migrations, rules
@@ -115,6 +116,63 @@ def test_outcome_and_flag_agree_on_insert_and_update(db: str) -> None:
     query(db, "UPDATE calls SET session_outcome = 'appointment_booked' WHERE id = 4")
     assert call(db, 4)["made"] is True
     assert alerts(db)[-1][:3] == ("session_outcome_mismatch", "call", 4)
+
+
+def staged(url: str) -> int:
+    """Audits staged by BEFORE ROW triggers and not yet written: none, once a statement ends."""
+    return query(url, "SELECT count(*) FROM bg_call_corrections")[0][0]
+
+
+def test_on_conflict_do_nothing_audits_only_rows_that_exist(db: str) -> None:
+    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, 'inbound')")
+    # Conflicts on the explicit id and on the retell id; the BEFORE trigger corrects both first.
+    query(db, "UPDATE calls SET retell_call_id = 'r1' WHERE id = 1")
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, retell_call_id, direction, session_outcome,"
+        " appointment_made) VALUES (1, 1, NULL, NULL, 'appointment_booked', false),"
+        " (2, 1, 'r1', NULL, NULL, true), (3, 2, 'r3', '', NULL, false)"
+        " ON CONFLICT DO NOTHING",
+    )
+    assert [i for (i,) in query(db, "SELECT id FROM calls ORDER BY id")] == [1, 3]
+    assert [(a[0], a[2]) for a in alerts(db)] == [("direction_defaulted", 3)]
+    assert call(db, 1)["direction"] == "inbound" and call(db, 1)["made"] is False
+    assert staged(db) == 0
+
+
+def test_on_conflict_do_update_audits_the_row_it_updated(db: str) -> None:
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, direction, session_outcome)"
+        " VALUES (1, 1, 'inbound', NULL), (2, 1, 'outbound', NULL)",
+    )
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, direction, session_outcome, appointment_made)"
+        " VALUES (1, 1, NULL, 'appointment_booked', false), (5, 2, NULL, NULL, false)"
+        " ON CONFLICT (id) DO UPDATE SET session_outcome = excluded.session_outcome",
+    )
+    # Row 1 existed: no direction default (it was not inserted), its update corrected the flag.
+    # Row 5 was inserted: its direction was defaulted. Nothing for the insert that became row 1.
+    assert [(a[0], a[2]) for a in alerts(db)] == [
+        ("session_outcome_mismatch", 1),
+        ("direction_defaulted", 5),
+    ]
+    assert (call(db, 1)["direction"], call(db, 1)["made"]) == ("inbound", True)
+    assert call(db, 5)["direction"] == "inbound"
+    assert staged(db) == 0
+
+
+def test_a_rolled_back_statement_leaves_no_audit_and_nothing_staged(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute("INSERT INTO calls (id, company_id, direction) VALUES (1, 1, 'inbound')")
+        with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+            conn.execute(
+                "INSERT INTO calls (id, company_id, direction) VALUES (2, 1, NULL), (1, 1, NULL)"
+            )
+        conn.execute("INSERT INTO calls (id, company_id, direction) VALUES (3, 1, NULL)")
+    assert [(a[0], a[2]) for a in alerts(db)] == [("direction_defaulted", 3)]
+    assert staged(db) == 0
 
 
 def test_updates_that_do_not_touch_the_columns_do_no_work(db: str) -> None:
@@ -280,6 +338,7 @@ def test_batches_give_exactly_one_alert_per_corrected_row(db: str) -> None:
     )
     assert ids == [i for i in range(1, 10_001) if i % 7 == 0] and corrected and wrong == 0
     assert query(db, "SELECT count(*) FROM data_consistency_alerts") == [(len(ids),)]
+    assert staged(db) == 0
 
 
 def test_a_batch_of_appointments_syncs_its_calls_in_one_statement(db: str) -> None:
