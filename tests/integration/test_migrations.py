@@ -73,7 +73,7 @@ def test_down_from_0004_restores_0003_exactly(app_db: str) -> None:
     ]
     assert query(app_db, TRIGGER_OBJECTS) != at_0003
     migrations.downgrade(app_db, "0003")
-    # definitions, owners, SECURITY DEFINER flags, EXECUTE grants and triggers: all as 0003 left them
+    # definitions, owners, SECURITY DEFINER, EXECUTE grants and triggers: all as 0003 left them
     assert query(app_db, TRIGGER_OBJECTS) == at_0003
     assert "bg_call_corrections" not in tables(app_db)
 
