@@ -89,8 +89,9 @@ CREATE TYPE bg_audit_entry AS (
 );
 
 -- Audits staged by the calls BEFORE ROW triggers for the statement's AFTER trigger. Transient:
--- a row lives from a BEFORE trigger to the end of its statement, so the table is UNLOGGED and
--- has no index (the AFTER trigger reads the few rows of its own transaction).
+-- a row lives from a BEFORE trigger to the end of its statement, so the table is UNLOGGED; the
+-- AFTER trigger finds its transaction's rows by index, however many dead rows bulk statements
+-- left behind for autovacuum.
 CREATE UNLOGGED TABLE bg_call_corrections (
     xact   xid8 NOT NULL,
     depth  integer NOT NULL,
@@ -98,6 +99,7 @@ CREATE UNLOGGED TABLE bg_call_corrections (
     seq    integer NOT NULL,
     entry  bg_audit_entry NOT NULL
 );
+CREATE INDEX bg_call_corrections_xact_idx ON bg_call_corrections (xact);
 
 -- The one place audit rows are written: all of them, set-wise. Owned by booking_guard_audit,
 -- which may only insert into data_consistency_alerts: whoever calls it writes audit rows and
@@ -199,6 +201,10 @@ BEGIN
         INSERT INTO bg_call_corrections (xact, depth, op, seq, entry)
         SELECT pg_current_xact_id(), pg_trigger_depth(), TG_OP, i, staged[i]
           FROM generate_subscripts(staged, 1) AS i;
+        -- the AFTER STATEMENT triggers' WHEN: only a statement that staged something pays them
+        IF current_setting('booking_guard.audit_staged', true) IS DISTINCT FROM 'on' THEN
+            PERFORM set_config('booking_guard.audit_staged', 'on', true);
+        END IF;
     END IF;
     RETURN NEW;
 END
@@ -247,19 +253,29 @@ BEGIN
     IF entries IS NOT NULL THEN
         PERFORM bg_write_audit(entries);
     END IF;
+    IF NOT EXISTS (SELECT 1 FROM bg_call_corrections s WHERE s.xact = mine) THEN
+        -- an enclosing statement's staged rows keep the flag up for its own AFTER trigger
+        PERFORM set_config('booking_guard.audit_staged', '', true);
+    END IF;
     RETURN NULL;
 END
 $$;
 
+-- Gated by a transaction-local flag the BEFORE ROW trigger raises when it stages an audit (a
+-- statement trigger's WHEN is evaluated once the rows are done): a statement that corrected
+-- nothing, such as a single-row insert of a clean call, does not even call the function. Anyone
+-- may set the flag; that only costs the function's probe of the staging table.
 CREATE TRIGGER bg_calls_after_insert
     AFTER INSERT ON calls
     REFERENCING NEW TABLE AS new_calls
     FOR EACH STATEMENT
+    WHEN (current_setting('booking_guard.audit_staged', true) = 'on')
     EXECUTE FUNCTION bg_calls_write_audit();
 
 CREATE TRIGGER bg_calls_after_update
     AFTER UPDATE OF customer_id, session_outcome, appointment_made ON calls
     FOR EACH STATEMENT
+    WHEN (current_setting('booking_guard.audit_staged', true) = 'on')
     EXECUTE FUNCTION bg_calls_write_audit();
 
 -- The appointment triggers write calls' link columns whoever changed the appointment (the
