@@ -6,13 +6,18 @@
 - single-row INSERTs, median per statement, on vs off (<= 1.2x);
 - 200,000 appointments whose calls must be synced: triggers on vs the floor = the same insert
   with triggers off plus the hand-written ``UPDATE calls … FROM`` doing the same sync in the same
-  transaction (<= 1.2x); the bare insert is shown for scale.
+  transaction (<= 1.2x); the bare insert is shown for scale;
+- one UPDATE of 50,000 calls that each need a correction (outcome booked, flag false), so each
+  writes an audit row: triggers on vs the floor = the same UPDATE with the correction written by
+  hand, triggers off, followed by a hand-written set-wise audit ``INSERT … SELECT`` (<= 2x); for
+  reference, the same UPDATE under revision 0003 (one audit INSERT per row) at the end.
 
 "Off" is ``ALTER TABLE … DISABLE TRIGGER USER`` inside the measured transaction (foreign-key
 checks stay on in both). Every measured statement is rolled back and the tables vacuumed, on and
 off alternate, medians of the runs are compared.
 
-    .venv/bin/python bench/triggers.py [--calls 1000000] [--rows 200000] [--runs 3]
+    .venv/bin/python bench/triggers.py [--calls 1000000] [--rows 200000] [--corrections 50000]
+        [--runs 3] [--only NAME]
 """
 
 from __future__ import annotations
@@ -25,6 +30,8 @@ from datetime import UTC, datetime
 
 import psycopg
 from scratch import parser, scratch_database
+
+from booking_guard import migrations
 
 OFF = "ALTER TABLE calls DISABLE TRIGGER USER; ALTER TABLE appointments DISABLE TRIGGER USER"
 CALL_COLUMNS = (
@@ -42,6 +49,7 @@ def renamed(suffix: str) -> str:
     )
 
 
+CORRECTED = "UPDATE of calls, each corrected and audited"
 SYNC = """
     UPDATE calls c
        SET appointment_made = true, appointment_id = a.id, appointment_link_status = 'linked',
@@ -50,6 +58,28 @@ SYNC = """
            updated_at = now()
       FROM appointments a
      WHERE a.id > %(first)s AND c.id = a.call_id
+"""
+
+
+# The correction the triggers make on each row, and the audit rows they write, by hand.
+CORRECT_BY_HAND = """
+    UPDATE calls c
+       SET session_outcome = 'appointment_booked', appointment_made = true, updated_at = now()
+      FROM bench_fix f
+     WHERE c.id = f.id
+"""
+AUDIT_BY_HAND = """
+    INSERT INTO data_consistency_alerts
+           (company_id, alert_type, severity, entity_type, entity_id, description, metadata,
+            detected_at, last_seen_at, resolved_at, auto_corrected, corrected_at)
+    SELECT c.company_id, 'session_outcome_mismatch', 'warning', 'call', c.id,
+           'Call outcome was appointment_booked with appointment_made false; flag set.',
+           jsonb_build_object('appointment_made', jsonb_build_object('before', false,
+                                                                     'after', true),
+                              'source', 'trigger'),
+           now(), now(), now(), true, now()
+      FROM bench_fix f
+      JOIN calls c ON c.id = f.id
 """
 
 
@@ -82,6 +112,7 @@ def compare(name: str, runs: int, on, off, target: float) -> None:
 def main() -> None:
     options = parser(__doc__)
     options.add_argument("--rows", type=int, default=200_000)
+    options.add_argument("--corrections", type=int, default=50_000)
     options.add_argument("--only", help="run only the measurements whose name contains this")
     args = options.parse_args()
 
@@ -112,7 +143,15 @@ def main() -> None:
             conn.execute("ALTER TABLE calls ENABLE TRIGGER USER")
             conn.execute("ALTER TABLE appointments ENABLE TRIGGER USER")
             (last_appointment,) = conn.execute("SELECT max(id) FROM appointments").fetchone()
-            conn.execute("VACUUM ANALYZE calls, appointments")
+            # Calls the correcting UPDATE turns into (appointment_booked, false): all but those
+            # already in that state, which the UPDATE would not change.
+            conn.execute(
+                "CREATE TABLE bench_fix AS SELECT id FROM calls"
+                " WHERE session_outcome IS DISTINCT FROM 'appointment_booked' OR appointment_made"
+                " ORDER BY id LIMIT %s",
+                (args.corrections,),
+            )
+            conn.execute("VACUUM ANALYZE calls, appointments, bench_fix")
         print(f"table: {args.calls:,} calls; batches of {rows:,} rows; {args.runs} runs each\n")
 
         def insert_select(conn):
@@ -163,6 +202,18 @@ def main() -> None:
             insert_appointments(conn)
             conn.execute(SYNC, {"first": last_appointment})
 
+        def update_needing_correction(conn):
+            audits = conn.execute(
+                "UPDATE calls c SET session_outcome = 'appointment_booked',"
+                " appointment_made = false, updated_at = now() FROM bench_fix f WHERE c.id = f.id"
+            ).rowcount
+            written = conn.execute("SELECT count(*) FROM data_consistency_alerts").fetchone()[0]
+            assert written == audits == args.corrections, (written, audits)
+
+        def correct_and_audit_by_hand(conn):
+            conn.execute(CORRECT_BY_HAND)
+            conn.execute(AUDIT_BY_HAND)
+
         def single(triggers: bool) -> float:
             with psycopg.connect(url) as conn:
                 if not triggers:
@@ -194,6 +245,12 @@ def main() -> None:
                 lambda: timed(url, insert_and_sync, triggers=False),
                 1.2,
             ),
+            (
+                CORRECTED,
+                lambda: timed(url, update_needing_correction, triggers=True),
+                lambda: timed(url, correct_and_audit_by_hand, triggers=False),
+                2.0,
+            ),
         ]
         for name, on, off, target in measurements:
             if not args.only or args.only.lower() in name.lower():
@@ -202,6 +259,13 @@ def main() -> None:
             timed(url, insert_appointments, triggers=False) for _ in range(args.runs)
         )
         print(f"{'(bare appointment insert, triggers off)':<50} {bare * 1000:10.3f} ms")
+        if not args.only or args.only.lower() in CORRECTED.lower():
+            migrations.downgrade(url, "0003")
+            row_by_row = statistics.median(
+                timed(url, update_needing_correction, triggers=True) for _ in range(args.runs)
+            )
+            label = "(the same UPDATE under 0003, audit row by row)"
+            print(f"{label:<50} {row_by_row * 1000:10.3f} ms")
 
 
 if __name__ == "__main__":

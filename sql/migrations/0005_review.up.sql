@@ -40,3 +40,10 @@ CREATE TRIGGER bg_review_history_append_only
     BEFORE UPDATE OR DELETE ON manual_review_history
     FOR EACH STATEMENT
     EXECUTE FUNCTION bg_review_history_append_only();
+
+-- The roles of 0004: the corrector works the queue (its actions and booking-guard's are history
+-- rows), the app queues a failed booking with its first history row, the monitor reads.
+GRANT SELECT, INSERT ON manual_review_history TO booking_guard_corrector, booking_guard_app;
+GRANT SELECT ON manual_review_history TO booking_guard_monitor;
+GRANT USAGE ON SEQUENCE manual_review_history_id_seq
+    TO booking_guard_corrector, booking_guard_app;

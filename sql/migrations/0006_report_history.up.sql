@@ -16,3 +16,6 @@ CREATE TABLE bg_report_figures (
 -- Trends: one figure over the last days, all tenants.
 CREATE INDEX bg_report_figures_trend_idx ON bg_report_figures (figure, key, report_date)
     WHERE company_id IS NULL;
+
+-- The roles of 0004: the report is the monitor's bookkeeping (a re-run replaces its day's rows).
+GRANT SELECT, INSERT, DELETE ON bg_report_figures TO booking_guard_monitor, booking_guard_corrector;

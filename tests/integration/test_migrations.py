@@ -20,6 +20,7 @@ PREVENTION_TABLES = {
     "bg_notification_throttle",
     "manual_review_history",
     "bg_report_figures",
+    "bg_call_corrections",
 }
 APP_TABLES = {
     "appointments",
@@ -57,6 +58,29 @@ def test_up_down_up_on_a_fresh_database(app_db: str) -> None:
 
     migrations.upgrade(app_db)
     assert tables(app_db) >= PREVENTION_TABLES
+
+
+TRIGGER_OBJECTS = (
+    "SELECT p.proname, pg_get_userbyid(p.proowner), p.prosecdef, p.proacl::text,"
+    " pg_get_functiondef(p.oid) FROM pg_proc p WHERE p.proname LIKE 'bg\\_%%'"
+    " UNION ALL SELECT t.tgname, t.tgenabled::text, NULL, NULL, pg_get_triggerdef(t.oid)"
+    " FROM pg_trigger t WHERE NOT t.tgisinternal"
+    " ORDER BY 1"
+)
+
+
+def test_down_from_0004_restores_0003_exactly(app_db: str) -> None:
+    migrations.upgrade(app_db, "0003")
+    at_0003 = query(app_db, TRIGGER_OBJECTS)
+    assert migrations.upgrade(app_db, "0004") == [
+        "up 0004: Database roles (app, monitor, corrector) and trigger audits that are set-wise"
+        " and never phantom."
+    ]
+    assert query(app_db, TRIGGER_OBJECTS) != at_0003
+    migrations.downgrade(app_db, "0003")
+    # definitions, owners, SECURITY DEFINER, EXECUTE grants and triggers: all as 0003 left them
+    assert query(app_db, TRIGGER_OBJECTS) == at_0003
+    assert "bg_call_corrections" not in tables(app_db)
 
 
 def test_open_alert_is_unique_per_fingerprint(app_db: str) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import psycopg
 import pytest
 
 from booking_guard import detection, migrations
@@ -115,6 +116,63 @@ def test_outcome_and_flag_agree_on_insert_and_update(db: str) -> None:
     query(db, "UPDATE calls SET session_outcome = 'appointment_booked' WHERE id = 4")
     assert call(db, 4)["made"] is True
     assert alerts(db)[-1][:3] == ("session_outcome_mismatch", "call", 4)
+
+
+def staged(url: str) -> int:
+    """Audits staged by BEFORE ROW triggers and not yet written: none, once a statement ends."""
+    return query(url, "SELECT count(*) FROM bg_call_corrections")[0][0]
+
+
+def test_on_conflict_do_nothing_audits_only_rows_that_exist(db: str) -> None:
+    query(db, "INSERT INTO calls (id, company_id, direction) VALUES (1, 1, 'inbound')")
+    # Conflicts on the explicit id and on the retell id; the BEFORE trigger corrects both first.
+    query(db, "UPDATE calls SET retell_call_id = 'r1' WHERE id = 1")
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, retell_call_id, direction, session_outcome,"
+        " appointment_made) VALUES (1, 1, NULL, NULL, 'appointment_booked', false),"
+        " (2, 1, 'r1', NULL, NULL, true), (3, 2, 'r3', '', NULL, false)"
+        " ON CONFLICT DO NOTHING",
+    )
+    assert [i for (i,) in query(db, "SELECT id FROM calls ORDER BY id")] == [1, 3]
+    assert [(a[0], a[2]) for a in alerts(db)] == [("direction_defaulted", 3)]
+    assert call(db, 1)["direction"] == "inbound" and call(db, 1)["made"] is False
+    assert staged(db) == 0
+
+
+def test_on_conflict_do_update_audits_the_row_it_updated(db: str) -> None:
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, direction, session_outcome)"
+        " VALUES (1, 1, 'inbound', NULL), (2, 1, 'outbound', NULL)",
+    )
+    query(
+        db,
+        "INSERT INTO calls (id, company_id, direction, session_outcome, appointment_made)"
+        " VALUES (1, 1, NULL, 'appointment_booked', false), (5, 2, NULL, NULL, false)"
+        " ON CONFLICT (id) DO UPDATE SET session_outcome = excluded.session_outcome",
+    )
+    # Row 1 existed: no direction default (it was not inserted), its update corrected the flag.
+    # Row 5 was inserted: its direction was defaulted. Nothing for the insert that became row 1.
+    assert [(a[0], a[2]) for a in alerts(db)] == [
+        ("session_outcome_mismatch", 1),
+        ("direction_defaulted", 5),
+    ]
+    assert (call(db, 1)["direction"], call(db, 1)["made"]) == ("inbound", True)
+    assert call(db, 5)["direction"] == "inbound"
+    assert staged(db) == 0
+
+
+def test_a_rolled_back_statement_leaves_no_audit_and_nothing_staged(db: str) -> None:
+    with psycopg.connect(db) as conn:
+        conn.execute("INSERT INTO calls (id, company_id, direction) VALUES (1, 1, 'inbound')")
+        with pytest.raises(psycopg.errors.UniqueViolation), conn.transaction():
+            conn.execute(
+                "INSERT INTO calls (id, company_id, direction) VALUES (2, 1, NULL), (1, 1, NULL)"
+            )
+        conn.execute("INSERT INTO calls (id, company_id, direction) VALUES (3, 1, NULL)")
+    assert [(a[0], a[2]) for a in alerts(db)] == [("direction_defaulted", 3)]
+    assert staged(db) == 0
 
 
 def test_updates_that_do_not_touch_the_columns_do_no_work(db: str) -> None:
@@ -280,6 +338,7 @@ def test_batches_give_exactly_one_alert_per_corrected_row(db: str) -> None:
     )
     assert ids == [i for i in range(1, 10_001) if i % 7 == 0] and corrected and wrong == 0
     assert query(db, "SELECT count(*) FROM data_consistency_alerts") == [(len(ids),)]
+    assert staged(db) == 0
 
 
 def test_a_batch_of_appointments_syncs_its_calls_in_one_statement(db: str) -> None:
@@ -318,20 +377,41 @@ def test_the_monitor_finds_what_entered_with_triggers_off(db: str) -> None:
     }
 
 
+OWNERS = {
+    "bg_calls_before_write": None,  # the migrating user; runs as the writer, stages audits
+    "bg_write_audit": "booking_guard_audit",
+    "bg_trigger_alert": "booking_guard_audit",
+    "bg_calls_write_audit": "booking_guard_audit",
+    "bg_resync_calls": "booking_guard_sync",
+    "bg_appointments_after_insert": "booking_guard_sync",
+    "bg_appointments_after_update": "booking_guard_sync",
+    "bg_appointments_after_delete": "booking_guard_sync",
+}
+
+
 def test_deploy_is_clean_up_and_down(db: str) -> None:
     functions = (
-        "SELECT p.proname, p.proconfig, pg_get_userbyid(p.proowner) = current_user, p.prosrc"
+        "SELECT p.proname, p.proconfig, pg_get_userbyid(p.proowner), p.prosecdef,"
+        " has_function_privilege('public', p.oid, 'EXECUTE'), p.prosrc"
         " FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace"
         " WHERE n.nspname = current_schema() AND p.proname LIKE 'bg\\_%%'"
     )
-    triggers = "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%%bg\\_%%'"
-    found = query(db, functions)
-    assert len(found) == 6
-    for name, config, owned, source in found:
+    triggers = (
+        "SELECT tgname FROM pg_trigger WHERE NOT tgisinternal AND tgname LIKE '%%bg\\_%%'"
+        " AND tgrelid IN ('calls'::regclass, 'appointments'::regclass)"
+    )
+    ((me,),) = query(db, "SELECT current_user")
+    # The trigger functions (later migrations add functions of their own, e.g. the review
+    # history's append-only guard).
+    found = [row for row in query(db, functions) if row[0] in OWNERS]
+    assert {name for name, *_ in found} == set(OWNERS)
+    for name, config, owner, definer, public_execute, source in found:
         assert config[0] == "search_path=pg_catalog, public, pg_temp", name
-        assert owned, name
+        assert owner == (OWNERS[name] or me), name
+        assert definer == (OWNERS[name] is not None), name
+        assert not public_execute, name
         assert "EXECUTE " not in source.upper().replace("EXECUTE FUNCTION", ""), name
-    assert len(query(db, triggers)) == 5
+    assert len(query(db, triggers)) == 7
     assert migrations.upgrade(db) == []  # deploying twice is a no-op
 
     migrations.downgrade(db, "0002")
@@ -340,4 +420,5 @@ def test_deploy_is_clean_up_and_down(db: str) -> None:
     assert call(db, 1)["direction"] is None  # no trigger left behind
 
     migrations.upgrade(db)
-    assert len(query(db, functions)) == 6 and len(query(db, triggers)) == 5
+    restored = {name for name, *_ in query(db, functions)}
+    assert restored >= set(OWNERS) and len(query(db, triggers)) == 7

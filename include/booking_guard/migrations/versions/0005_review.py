@@ -7,7 +7,7 @@ Revises: 0003 (re-chained after 0004 at merge)
 from booking_guard.migrations import run_sql_file
 
 revision = "0005"
-down_revision = "0003"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
