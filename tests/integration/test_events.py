@@ -1,0 +1,120 @@
+"""The event path: change triggers (coalesced NOTIFY), event runs over single entities, their
+alerts, and — slow — a bad row committed becoming an open alert through the real triggerer."""
+
+from __future__ import annotations
+
+import psycopg
+
+from booking_guard import alerts, change_events, detection, monitor
+from booking_guard.settings import Settings
+from tests.helpers import query
+
+
+def listener(url: str) -> psycopg.Connection:
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(f"LISTEN {change_events.CHANNEL}")
+    return conn
+
+
+def received(conn: psycopg.Connection) -> list[str]:
+    return [n.payload for n in conn.notifies(timeout=2)]
+
+
+def test_a_bulk_load_costs_a_handful_of_notifications(migrated_db: str) -> None:
+    url = migrated_db
+    query(url, "INSERT INTO companies (id, name) VALUES (1, 'c')")
+    with listener(url) as listening:
+        query(
+            url,
+            "INSERT INTO calls (company_id, direction)"
+            " SELECT 1, 'inbound' FROM generate_series(1, 200000)",
+        )
+        assert received(listening) == ["call"]
+        # Many statements in one transaction: PostgreSQL folds identical payloads.
+        with psycopg.connect(url) as conn:
+            for call_id in range(1, 501):
+                conn.execute("UPDATE calls SET direction = 'outbound' WHERE id = %s", (call_id,))
+        assert received(listening) == ["call"]
+        query(url, "UPDATE calls SET updated_at = now() WHERE id = -1")  # no row, no message
+        assert received(listening) == []
+    assert query(url, "SELECT count(*), count(DISTINCT entity_id) FROM bg_change_events") == [
+        (200_500, 200_000)
+    ]
+    batch = change_events.drain(url)
+    assert (batch.entities, batch.left_to_incremental) == (200_000, True)
+    assert batch.call_ids == [] and batch.appointment_ids == []  # the window scan's business
+    assert change_events.drain(url).entities == 0  # drained once
+
+
+def test_appointments_publish_their_ids_and_a_drain_returns_them(migrated_db: str) -> None:
+    url = migrated_db
+    query(url, "INSERT INTO companies (id, name) VALUES (1, 'c')")
+    query(url, "INSERT INTO calls (id, company_id, direction) VALUES (7, 1, 'inbound')")
+    with listener(url) as listening:
+        query(
+            url,
+            "INSERT INTO appointments (id, company_id, call_id, source)"
+            " VALUES (3, 1, 7, 'retell_webhook'), (4, 1, NULL, 'manual')",
+        )
+        # The appointments' trigger of 0003 links call 7 in the same transaction: both kinds.
+        assert sorted(received(listening)) == ["appointment", "call"]
+    batch = change_events.drain(url)
+    assert (batch.call_ids, batch.appointment_ids) == ([7], [3, 4])
+
+
+def open_alerts(url: str, rule: str) -> set[int]:
+    rows = query(
+        url,
+        "SELECT entity_id FROM data_consistency_alerts"
+        " WHERE alert_type = %s AND resolved_at IS NULL AND fingerprint IS NOT NULL",
+        (rule,),
+    )
+    return {i for (i,) in rows}
+
+
+def test_an_event_run_opens_and_resolves_exactly_for_its_entities(seeded) -> None:
+    url, truth = seeded
+    monitor.record(Settings.from_env(url), detection.detect(url, full=True))
+    window = detection.last_successful_start(psycopg.connect(url))
+    missing = sorted(t.entity_id for t in truth if t.rule == "missing_direction")
+    fixed, still_bad, outside = missing[0], missing[1], missing[2:]
+    flagged = {t.entity_id for t in truth if t.entity_type == "call"}
+    ((new_bad,),) = query(
+        url,
+        "SELECT min(id) FROM calls WHERE deleted_at IS NULL AND NOT (id = ANY(%s))",
+        (sorted(flagged),),
+    )
+    query(url, "UPDATE calls SET direction = 'inbound' WHERE id = %s", (fixed,))
+    query(url, "UPDATE calls SET direction = NULL WHERE id = %s", (new_bad,))
+    # Fixed outside the event's scope: only a later run may close its alert.
+    query(url, "UPDATE calls SET direction = 'inbound' WHERE id = %s", (outside[0],))
+
+    run = detection.detect_entities(url, call_ids=[fixed, still_bad, new_bad], appointment_ids=[])
+    assert run.mode == "event" and run.counts["missing_direction"] == 2
+    changes = monitor.record(Settings.from_env(url), run)
+    assert (changes.opened, changes.resolved) == (1, 1)
+    assert changes.by_rule["missing_direction"].seen_again == 1
+    assert open_alerts(url, "missing_direction") == {still_bad, new_bad, *outside}
+    assert query(url, "SELECT status FROM bg_check_runs WHERE id = %s", (run.run_id,)) == [
+        ("succeeded",)
+    ]
+    # The event run never moves the incremental window.
+    with psycopg.connect(url) as conn:
+        assert detection.last_successful_start(conn) == window
+        assert detection.detect(url).window_start == window
+
+
+def test_an_event_run_resolves_where_it_looked_even_if_links_change_after(seeded) -> None:
+    url, truth = seeded
+    alerts.record(url, detection.detect(url, full=True))
+    missing = sorted(t.entity_id for t in truth if t.rule == "missing_direction")
+    run = detection.detect_entities(url, call_ids=[missing[0]], appointment_ids=[])
+    # Fixed after the run looked: the run saw it broken, so the alert stays open.
+    query(url, "UPDATE calls SET direction = 'inbound' WHERE id = %s", (missing[0],))
+    assert alerts.record(url, run).resolved == 0
+    stored = query(
+        url,
+        "SELECT entity_type, entity_id FROM bg_event_run_entities WHERE run_id = %s",
+        (run.run_id,),
+    )
+    assert ("call", missing[0]) in stored
