@@ -118,3 +118,46 @@ def test_an_event_run_resolves_where_it_looked_even_if_links_change_after(seeded
         (run.run_id,),
     )
     assert ("call", missing[0]) in stored
+
+
+def commits(url: str, count: int) -> None:
+    with psycopg.connect(url, autocommit=True) as conn:
+        for _ in range(count):
+            conn.execute("INSERT INTO calls (company_id, direction) VALUES (1, 'inbound')")
+
+
+def test_the_trigger_fires_once_per_burst_and_reconnects(migrated_db: str, monkeypatch) -> None:
+    """The trigger as the triggerer runs it: a burst of commits is one event; a killed
+    connection is re-opened, and what was written meanwhile fires an event on reconnecting."""
+    import asyncio
+
+    from booking_guard.airflow.change_trigger import ChangeEventTrigger
+
+    url = migrated_db
+    monkeypatch.setenv("BOOKING_GUARD_DATABASE_URL", url)
+    query(url, "INSERT INTO companies (id, name) VALUES (1, 'c')")
+    trigger = ChangeEventTrigger(settle_seconds=3, max_backoff_seconds=1)
+    assert "password" not in str(trigger.serialize()) and trigger.serialize()[1]["conn_id"] is None
+
+    async def scenario() -> list[dict]:
+        events = trigger.run()
+        listening = asyncio.ensure_future(anext(events))
+        await asyncio.sleep(1)  # connected and listening
+        await asyncio.to_thread(commits, url, 20)  # twenty transactions in a burst
+        first = await asyncio.wait_for(listening, 10)
+        # The listener's backend is killed; a change lands while it is away.
+        killed = await asyncio.to_thread(
+            query,
+            url,
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()",
+        )
+        assert killed == [(True,)]
+        await asyncio.to_thread(query, url, "UPDATE calls SET direction = 'outbound'")
+        second = await asyncio.wait_for(anext(events), 15)
+        await events.aclose()
+        return [first.payload, second.payload]
+
+    first, second = asyncio.run(scenario())
+    assert first["entity_types"] == ["call"] and first["notifications"] == 20
+    assert second["entity_types"] == ["pending"]
