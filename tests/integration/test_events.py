@@ -3,11 +3,23 @@ alerts, and — slow — a bad row committed becoming an open alert through the 
 
 from __future__ import annotations
 
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from contextlib import contextmanager, suppress
+from pathlib import Path
+
+import psutil
 import psycopg
+import pytest
 
 from booking_guard import alerts, change_events, detection, monitor
 from booking_guard.settings import Settings
-from tests.helpers import query
+from tests.helpers import REPO, query
 
 
 def listener(url: str) -> psycopg.Connection:
@@ -161,3 +173,140 @@ def test_the_trigger_fires_once_per_burst_and_reconnects(migrated_db: str, monke
     first, second = asyncio.run(scenario())
     assert first["entity_types"] == ["call"] and first["notifications"] == 20
     assert second["entity_types"] == ["pending"]
+
+
+# --- The real Airflow processes: scheduler, dag-processor, triggerer, api-server -----------------
+
+AIRFLOW_PROCESSES = ("api-server", "scheduler", "dag-processor", "triggerer")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def listener_connected(url: str) -> bool:
+    """Whether the triggerer's listener is connected (its last query is the pending check)."""
+    rows = query(
+        url,
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+        " AND pid <> pg_backend_pid() AND query LIKE '%%FROM bg_change_events)%%'",
+    )
+    return rows[0][0] > 0
+
+
+@contextmanager
+def event_path_airflow(database_url: str, home: Path, env: dict[str, str] | None = None):
+    """Airflow 3 as deployed (LocalExecutor, SQLite metadata) with only ``consistency_events``
+    in its DAG folder, on 127.0.0.1; yields once the DAG's listener is connected. Every process
+    started here (and each of its children) is stopped by pid afterwards."""
+    dags = home / "dags"
+    dags.mkdir(parents=True)
+    (dags / "consistency_events.py").symlink_to(REPO / "dags" / "consistency_events.py")
+    port = _free_port()
+    environment = {
+        **os.environ,
+        **(env or {}),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
+        "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+        "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+        "AIRFLOW__CORE__PARALLELISM": "2",
+        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
+        "AIRFLOW__API__BASE_URL": f"http://127.0.0.1:{port}",
+        "AIRFLOW__API__PORT": str(port),
+        "AIRFLOW__API__HOST": "127.0.0.1",
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API_AUTH__JWT_SECRET": uuid.uuid4().hex,
+        "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+        "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
+        "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+        "BOOKING_GUARD_DATABASE_URL": database_url,
+        "PYTHONPATH": os.pathsep.join(
+            [
+                str(REPO / "include"),
+                str(REPO / "plugins"),
+                str(REPO),
+                os.environ.get("PYTHONPATH", ""),
+            ]
+        ),
+    }
+    airflow = [sys.executable, "-m", "airflow"]
+    subprocess.run([*airflow, "db", "migrate"], env=environment, check=True, capture_output=True)
+    started: list[subprocess.Popen[bytes]] = []
+    family: dict[int, psutil.Process] = {}
+    try:
+        for name in AIRFLOW_PROCESSES:
+            with (home / f"{name}.log").open("wb") as out:
+                started.append(
+                    subprocess.Popen(
+                        [*airflow, *name.split()], env=environment, stdout=out, stderr=out
+                    )
+                )
+        deadline = time.monotonic() + 240
+        while not listener_connected(database_url):
+            dead = [p.args for p in started if p.poll() is not None]
+            assert not dead and time.monotonic() < deadline, (dead, _logs(home))
+            for process in started:
+                family.update({c.pid: c for c in _children(process.pid)})
+            time.sleep(1)
+        yield home
+    finally:
+        for process in started:
+            family.update({c.pid: c for c in _children(process.pid)})
+            process.send_signal(signal.SIGTERM)
+        for process in started:
+            try:
+                process.wait(60)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait(10)
+        for child in family.values():
+            with suppress(psutil.NoSuchProcess):
+                if child.is_running() and child.status() != psutil.STATUS_ZOMBIE:
+                    child.kill()
+
+
+def _children(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _logs(home: Path) -> str:
+    return "\n".join(
+        f"--- {name}\n" + (home / f"{name}.log").read_text(errors="replace")[-3000:]
+        for name in AIRFLOW_PROCESSES
+    )
+
+
+def wait_for_open_alert(url: str, rule: str, entity_id: int, timeout: float) -> float | None:
+    """Seconds until an open alert of ``rule`` for the entity exists, or None after timeout."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout:
+        if entity_id in open_alerts(url, rule):
+            return time.monotonic() - started
+        time.sleep(0.2)
+    return None
+
+
+@pytest.mark.slow
+def test_a_bad_write_becomes_an_open_alert_through_the_triggerer(seeded, slack, tmp_path) -> None:
+    url, truth = seeded
+    flagged = {t.entity_id for t in truth if t.entity_type == "call"}
+    ((clean,),) = query(
+        url,
+        "SELECT min(id) FROM calls WHERE deleted_at IS NULL AND NOT (id = ANY(%s))",
+        (sorted(flagged),),
+    )
+    with event_path_airflow(url, tmp_path / "airflow") as home:
+        # The app's own write, triggers on: nothing corrects a direction cleared by an UPDATE.
+        query(url, "UPDATE calls SET direction = NULL WHERE id = %s", (clean,))
+        seconds = wait_for_open_alert(url, "missing_direction", clean, timeout=60)
+        assert seconds is not None, _logs(home)
+    runs = query(url, "SELECT mode, status FROM bg_check_runs")
+    assert ("event", "succeeded") in runs and ("full", "succeeded") not in runs
