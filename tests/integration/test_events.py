@@ -310,3 +310,20 @@ def test_a_bad_write_becomes_an_open_alert_through_the_triggerer(seeded, slack, 
         assert seconds is not None, _logs(home)
     runs = query(url, "SELECT mode, status FROM bg_check_runs")
     assert ("event", "succeeded") in runs and ("full", "succeeded") not in runs
+
+
+def test_the_events_dag_is_scheduled_by_the_listener_one_run_at_a_time() -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    from booking_guard.airflow.change_trigger import ChangeEventTrigger
+
+    bag = DagBag(dag_folder=str(REPO / "dags" / "consistency_events.py"))
+    assert bag.import_errors == {}
+    dag = bag.dags["consistency_events"]
+    assert dag.max_active_runs == 1
+    (asset,) = dag.timetable.asset_condition.objects
+    (watcher,) = asset.watchers
+    assert isinstance(watcher.trigger, ChangeEventTrigger)
+    assert dag.get_task("detect").upstream_task_ids == {"drain"}
+    assert dag.get_task("record_alerts").upstream_task_ids == {"detect"}
+    assert dag.get_task("notify").upstream_task_ids == {"record_alerts"}

@@ -50,7 +50,7 @@ class ChangeEventTrigger(BaseEventTrigger):
         settle_seconds: float = 0.5,
         max_backoff_seconds: float = 30.0,
     ) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self.conn_id = conn_id
         self.channel = channel
         self.settle_seconds = settle_seconds
@@ -75,8 +75,15 @@ class ChangeEventTrigger(BaseEventTrigger):
         while True:
             url = await self._database_url()
             try:
+                # libpq keepalives: a silently dropped connection is noticed within a minute.
                 async with await psycopg.AsyncConnection.connect(
-                    libpq_url(url), autocommit=True, connect_timeout=10, **KEEPALIVES
+                    libpq_url(url),
+                    autocommit=True,
+                    connect_timeout=10,
+                    keepalives=1,
+                    keepalives_idle=30,
+                    keepalives_interval=10,
+                    keepalives_count=3,
                 ) as conn:
                     await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.channel)))
                     self.log.info("listening on %s at %s", self.channel, redacted(url))
@@ -123,7 +130,7 @@ async def _pending(conn: psycopg.AsyncConnection[Any]) -> bool:
 
 def _event(kinds: Counter[str]) -> TriggerEvent:
     """What changed (entity types and how many notifications), and when it was seen."""
-    return TriggerEvent(
+    return TriggerEvent(  # type: ignore[no-untyped-call]
         {
             "notifications": kinds.total(),
             "entity_types": sorted(kinds),
