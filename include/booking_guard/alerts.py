@@ -9,7 +9,12 @@ from datetime import datetime
 from psycopg.sql import SQL
 
 from booking_guard.db import connect
-from booking_guard.detection import DetectionRun, create_window_scope, run_started_at
+from booking_guard.detection import (
+    DetectionRun,
+    create_event_scope,
+    create_window_scope,
+    run_started_at,
+)
 from booking_guard.resources import load_sql
 from booking_guard.rules import RULES
 from booking_guard.severity import Severity
@@ -53,7 +58,8 @@ def record(url: str, run: DetectionRun) -> AlertChanges:
 
     A full scan resolves everywhere; an incremental run resolves the alerts of the entities in
     its window (recomputed up to the run's start: an entity changed since then was not looked
-    at), so an alert closes within one run of the data being fixed.
+    at), so an alert closes within one run of the data being fixed; an event run those of the
+    entities it looked at (its stored scope).
     """
     by_rule = {rule_id: RuleChanges() for rule_id in run.counts}
     with connect(url) as conn:
@@ -63,8 +69,11 @@ def record(url: str, run: DetectionRun) -> AlertChanges:
         for rule_id, opened, seen_again in recorded:
             by_rule[rule_id] = RuleChanges(opened, seen_again)
         in_scope = SQL("TRUE")
-        if run.mode == "incremental":
+        if run.mode == "event":
+            create_event_scope(conn, run.run_id)
+        elif run.mode == "incremental":
             create_window_scope(conn, run.window_start, run_started_at(conn, run.run_id))
+        if run.mode != "full":
             in_scope = SQL(load_sql("alerts/_in_window.sql").strip())
         resolved = conn.execute(
             SQL(load_sql("alerts/resolve.sql")).format(in_scope=in_scope),

@@ -35,7 +35,7 @@ DEFAULT_FULL_SCAN_WORKERS = 2
 # A run still "running" after this long has lost its process; the next run closes it as failed.
 STALE_RUN_MINUTES = 60
 
-Mode = Literal["full", "incremental"]
+Mode = Literal["full", "incremental", "event"]
 
 
 @dataclass
@@ -115,6 +115,7 @@ def detect(
             since = min(filter(None, (since, last)), default=None)
             full = since is None
     run = open_run(url, "full" if full else "incremental", None if full else since)
+    _expire_change_events(url, None if full else since)
     scope = ScopeKind.FULL if full else ScopeKind.INCREMENTAL
     selected = [r for r in rules if scope in r.scopes]
     with failing_run(url, run):
@@ -134,6 +135,12 @@ def open_run(url: str, mode: Mode, window_start: datetime | None) -> DetectionRu
             conn, load_sql("runs/start.sql"), {"mode": mode, "window_start": window_start}
         )
     return DetectionRun(run_id, mode, window_start, counts={})
+
+
+def _expire_change_events(url: str, covered_from: datetime | None) -> None:
+    with connect(url, autocommit=True) as conn:
+        if scalar(conn, "SELECT to_regclass('bg_change_events') IS NOT NULL"):
+            conn.execute(load_sql("runs/expire_change_events.sql"), {"covered_from": covered_from})
 
 
 def _analyze(url: str) -> None:
@@ -176,6 +183,46 @@ def merge_shards(url: str, run: DetectionRun, parts: Sequence[DetectionRun]) -> 
     )
 
 
+def detect_entities(
+    url: str,
+    *,
+    call_ids: Iterable[int],
+    appointment_ids: Iterable[int],
+    rules: Sequence[Rule] = RULES,
+) -> DetectionRun:
+    """An event run: the entity-scope rules over the given calls and appointments (and the other
+    side of their links), findings stored like any run's.
+
+    The scope is stored with the run (``bg_event_run_entities``) so that the alert writer resolves
+    exactly where the run looked, even if links change meanwhile. An event run never moves the
+    incremental window: the 5-minute run stays the safety net for what events miss.
+    """
+    with connect(url, autocommit=True) as conn:
+        require_monitor_tables(conn)
+        conn.execute(load_sql("events/prune_scopes.sql"), {"keep": KEEP_FINDING_RUNS})
+        run_id: int = scalar(
+            conn, load_sql("runs/start.sql"), {"mode": "event", "window_start": None}
+        )
+    selected = [r for r in rules if ScopeKind.ENTITY in r.scopes]
+    run = DetectionRun(run_id, "event", None, counts={})
+    with failing_run(url, run):
+        with connect(url, autocommit=True) as conn:
+            psycopg.ClientCursor(conn).execute(
+                load_sql("rules/_scope_entities.sql"),
+                {"call_ids": list(call_ids), "appointment_ids": list(appointment_ids)},
+            )
+            conn.execute(load_sql("events/store_scope.sql"), {"run_id": run_id})
+        _fill_findings(url, run, selected, ScopeKind.ENTITY, None, 1)
+    run.counts = {r.id: run.counts[r.id] for r in selected}
+    run.seconds = {r.id: run.seconds[r.id] for r in selected}
+    return run
+
+
+def create_event_scope(conn: psycopg.Connection, run_id: int) -> None:
+    """The session's temp tables of an event run's stored scope (as ``create_window_scope``)."""
+    psycopg.ClientCursor(conn).execute(load_sql("events/_scope_of_run.sql"), {"run_id": run_id})
+
+
 def _fill_findings(
     url: str,
     run: DetectionRun,
@@ -195,6 +242,8 @@ def _fill_findings(
             if scope is ScopeKind.INCREMENTAL:
                 # Several statements with one parameter: bound client-side.
                 create_window_scope(conn, since)
+            elif scope is ScopeKind.ENTITY:
+                create_event_scope(conn, run.run_id)
             while True:
                 with lock:
                     if not queue:

@@ -1,2 +1,3 @@
--- Where the next incremental window starts: the last successful run's start.
-SELECT max(started_at) FROM bg_check_runs WHERE status = 'succeeded'
+-- Where the next incremental window starts: the last successful full or incremental run's start
+-- (an event run looked at a few entities only, so it must never move the window).
+SELECT max(started_at) FROM bg_check_runs WHERE status = 'succeeded' AND mode <> 'event'

@@ -21,6 +21,8 @@ PREVENTION_TABLES = {
     "manual_review_history",
     "bg_report_figures",
     "bg_call_corrections",
+    "bg_change_events",
+    "bg_event_run_entities",
 }
 APP_TABLES = {
     "appointments",

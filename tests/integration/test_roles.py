@@ -251,6 +251,7 @@ def test_internal_roles_hold_only_what_their_functions_need(migrated_db: str) ->
     assert privileges == [
         ("booking_guard_audit", "bg_call_corrections", "DELETE"),
         ("booking_guard_audit", "bg_call_corrections", "SELECT"),
+        ("booking_guard_audit", "bg_change_events", "INSERT"),  # 0007: publishing changes
         ("booking_guard_audit", "data_consistency_alerts", "INSERT"),
         ("booking_guard_sync", "appointments", "SELECT"),
         ("booking_guard_sync", "bg_call_corrections", "INSERT"),
