@@ -24,7 +24,7 @@ import subprocess
 import sys
 import time
 import urllib.request
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -298,18 +298,9 @@ def _airflow_bin() -> str:
     return str(Path(sys.executable).with_name("airflow"))
 
 
-@contextlib.contextmanager
-def _terminated_by_signals() -> Iterator[None]:
+def _interrupt(signum: int, frame: object) -> None:
     """SIGTERM (``make airflow-stop``) unwinds like Ctrl-C."""
-
-    def interrupt(signum: int, frame: object) -> None:
-        raise KeyboardInterrupt
-
-    previous = signal.signal(signal.SIGTERM, interrupt)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    raise KeyboardInterrupt
 
 
 def run(layout: Layout, env_file: Path) -> None:
@@ -322,32 +313,34 @@ def run(layout: Layout, env_file: Path) -> None:
     env = airflow_env(layout, base, database.url)
     password = admin_password(layout)
     standalone = Standalone(layout, env)
-    with _terminated_by_signals():
-        try:
-            print(f"airflow: preparing {layout.home} (log: {layout.logs / 'setup.log'})")
-            standalone.prepare(connections(env))
-            print("airflow: starting api-server, scheduler, dag-processor, triggerer")
-            standalone.start()
-            standalone.wait_ready()
-            print(f"\nAirflow UI: {layout.url}   user: {ADMIN}")
-            if password:
-                print(
-                    f"admin password (shown this once, kept in {layout.passwords_file}): {password}"
-                )
-            else:
-                print(f"admin password: in {layout.passwords_file}")
-            print(
-                f"component logs: {layout.logs}/<component>.log   stop: Ctrl-C or make airflow-stop"
-            )
-            while True:
-                standalone.check_alive()
-                time.sleep(2)
-        except KeyboardInterrupt:
-            print("\nairflow: stopping")
-        finally:
-            standalone.stop()
-            if database.started:
-                embedded_postgres.stop(layout.project / "var" / "postgres")
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        print(f"airflow: preparing {layout.home} (log: {layout.logs / 'setup.log'})")
+        standalone.prepare(connections(env))
+        print("airflow: starting api-server, scheduler, dag-processor, triggerer")
+        standalone.start()
+        standalone.wait_ready()
+        print(f"\nAirflow UI: {layout.url}   user: {ADMIN}")
+        if password:
+            print(f"admin password (shown this once, kept in {layout.passwords_file}): {password}")
+            password = None
+        else:
+            print(f"admin password: in {layout.passwords_file}")
+        print(f"component logs: {layout.logs}/<component>.log   stop: Ctrl-C or make airflow-stop")
+        while True:
+            standalone.check_alive()
+            time.sleep(2)
+    except KeyboardInterrupt:
+        print("\nairflow: stopping")
+    finally:
+        # A second Ctrl-C must not leave half of the processes behind.
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        standalone.stop()
+        if database.started:
+            embedded_postgres.stop(layout.project / "var" / "postgres")
+        if password:  # made but never shown: the next start makes a new one
+            layout.passwords_file.unlink()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
