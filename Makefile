@@ -37,10 +37,11 @@ services:
 PROJECT_ENV := set -a; [ ! -f .env ] || . ./.env; set +a;
 WITH_DB := $(VENV)/bin/python -m booking_guard.embedded_postgres run --
 
-# `airflow dags test` for one run: SQLite metadata in var/airflow, this repository's DAGs.
+# `airflow dags test` for one run: SQLite metadata in var/airflow (which `make airflow` then
+# uses), this repository's DAGs, recorded unpaused so that they run there on their schedule.
 AIRFLOW_ENV := AIRFLOW_HOME=$(CURDIR)/var/airflow AIRFLOW__CORE__DAGS_FOLDER=$(CURDIR)/dags \
 	AIRFLOW__CORE__PLUGINS_FOLDER=$(CURDIR)/plugins AIRFLOW__CORE__LOAD_EXAMPLES=False \
-	BOOKING_GUARD_GX_DIR=$(CURDIR)/var/gx
+	AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION=False BOOKING_GUARD_GX_DIR=$(CURDIR)/var/gx
 
 demo: $(STAMP) services
 	@$(PROJECT_ENV) $(WITH_DB) $(VENV)/bin/booking-guard demo

@@ -299,7 +299,8 @@ def _airflow_bin() -> str:
 
 
 def _interrupt(signum: int, frame: object) -> None:
-    """SIGTERM (``make airflow-stop``) unwinds like Ctrl-C."""
+    """Ctrl-C and SIGTERM (``make airflow-stop``) unwind alike (also when the launcher was
+    started in the background, where SIGINT comes ignored)."""
     raise KeyboardInterrupt
 
 
@@ -313,6 +314,7 @@ def run(layout: Layout, env_file: Path) -> None:
     env = airflow_env(layout, base, database.url)
     password = admin_password(layout)
     standalone = Standalone(layout, env)
+    signal.signal(signal.SIGINT, _interrupt)
     signal.signal(signal.SIGTERM, _interrupt)
     try:
         print(f"airflow: preparing {layout.home} (log: {layout.logs / 'setup.log'})")
