@@ -111,25 +111,20 @@ def measure_launcher(url: str, home: Path, idle_seconds: float) -> None:
         root = psutil.Process(process.pid)
         password = json.loads((home / "simple_auth_manager_passwords.json").read_text())["admin"]
         token = httpx.post(
-            f"{api}/auth/token", json={"username": "admin", "password": password}
+            f"{api}/auth/token", json={"username": "admin", "password": password}, timeout=60
         ).json()["access_token"]
-        headers = {"Authorization": f"Bearer {token}"}
+        client = httpx.Client(headers={"Authorization": f"Bearer {token}"}, timeout=60)
         runs = f"{api}/api/v2/dags/consistency_monitor/dagRuns"
         # Idle: after the first scheduled run (catch-up is off, it starts at once) has finished.
-        while any(
-            r["state"] in ("queued", "running")
-            for r in httpx.get(runs, headers=headers).json()["dag_runs"]
-        ):
+        while any(r["state"] in ("queued", "running") for r in client.get(runs).json()["dag_runs"]):
             time.sleep(2)
         time.sleep(10)
         report("make airflow, idle", sample(root, idle_seconds))
-        run = httpx.post(
-            runs, json={"logical_date": None, "conf": {"full": True}}, headers=headers
-        ).json()
+        run = client.post(runs, json={"logical_date": None, "conf": {"full": True}}).json()
         samples, state = [], "queued"
         while state not in ("success", "failed"):
             samples += sample(root, 2)
-            state = httpx.get(f"{runs}/{run['dag_run_id']}", headers=headers).json()["state"]
+            state = client.get(f"{runs}/{run['dag_run_id']}").json()["state"]
         report(f"make airflow, during a full monitor run ({state})", samples)
     finally:
         stop(process)
@@ -146,6 +141,8 @@ def measure_untuned(home: Path, idle_seconds: float) -> None:
         # Only what it needs to run on another port; everything else as it comes.
         "AIRFLOW__API__PORT": str(port),
         "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://localhost:{port}/execution/",
+        # It starts its components as `airflow` from the PATH.
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
     }
     airflow = str(Path(sys.executable).with_name("airflow"))
     # Its own network namespace, loopback only: what it binds to every interface stays there.
