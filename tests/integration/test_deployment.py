@@ -46,6 +46,10 @@ def test_images_are_pinned_and_none_is_latest() -> None:
     assert base == f"apache/airflow:{_airflow_version()}-python3.11"
     for name in AIRFLOW_SERVICES:
         assert SERVICES[name]["image"] == f"booking-guard-airflow:{_airflow_version()}"
+    # The executor's packages are pinned too.
+    assert re.search(
+        r'"apache-airflow-providers-celery==[\d.]+"', (REPO / "Dockerfile").read_text()
+    )
 
 
 def test_celery_executor_with_redis_broker_and_postgres_metadata() -> None:
