@@ -138,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
     check_call.add_argument("call_id", type=int)
     check_call.add_argument("--json", action="store_true")
 
+    burst = commands.add_parser(
+        "booking-demo",
+        help="a burst of bookings through the guarded path against a local Cal.com stand-in with"
+        " faults switched on: breaker transitions, validations, rollbacks, queued items",
+    )
+    burst.add_argument("--bookings", type=int, default=40, help="how many (default 40)")
+
     commands.add_parser(
         "summary",
         help="before and after: consistency of the first and the last full scan, corrections"
@@ -385,6 +392,20 @@ def _status(args: argparse.Namespace, settings: Settings) -> int:
             f"run {run.run_id}: {run.mode:<11} {run.status:<9} {run.started_at:%Y-%m-%d %H:%M:%S}"
             f" {run.findings or 0:,} findings"
         )
+    return ExitCode.CLEAN
+
+
+def _booking_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from booking_guard.booking import demo_burst
+    from booking_guard.calcom_standin import CalcomStandIn
+
+    stand_in = CalcomStandIn()
+    try:
+        summary = demo_burst(settings.database_url, stand_in.url, args.bookings)
+    finally:
+        stand_in.close()
+    for line in summary.lines():
+        args.say(line)
     return ExitCode.CLEAN
 
 
@@ -638,6 +659,7 @@ COMMANDS: dict[str, Callable[[argparse.Namespace, Settings], int]] = {
     "validate-booking": _validate_booking,
     "status": _status,
     "summary": _summary,
+    "booking-demo": _booking_demo,
     "demo": _demo,
     "breaker": _breaker,
     "correct": _correct,
