@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from booking_guard.db import connect
+from booking_guard.detection import require_monitor_tables
 from booking_guard.errors import BookingGuardError
 from booking_guard.resources import load_sql
 
@@ -50,6 +51,7 @@ class LoopSummary:
 def summarize(url: str) -> LoopSummary:
     """Before and after, from the first and the last successful full scan."""
     with connect(url) as conn:
+        require_monitor_tables(conn)
         first, last = conn.execute(load_sql("loop/full_runs.sql")).fetchone() or (None, None)
         if first is None or last is None:
             raise BookingGuardError("no successful full scan yet: run `booking-guard check --full`")
