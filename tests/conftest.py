@@ -34,7 +34,7 @@ import pytest  # noqa: E402
 from booking_guard import migrations, reference_schema  # noqa: E402
 from booking_guard.db import drop_database  # noqa: E402
 from booking_guard.seed import Truth, read_truth, seed  # noqa: E402
-from tests.helpers import SPEC, RedisServer, SlackStandIn  # noqa: E402
+from tests.helpers import ROLE_GROUPS, SPEC, RedisServer, SlackStandIn  # noqa: E402
 
 SERVER_URL = os.environ.get("BOOKING_GUARD_TEST_SERVER_URL", "postgresql://postgres@127.0.0.1:5432")
 
@@ -68,6 +68,29 @@ def app_db(empty_db: str) -> str:
 def migrated_db(app_db: str) -> str:
     migrations.upgrade(app_db)
     return app_db
+
+
+@pytest.fixture
+def logins(migrated_db: str) -> Iterator[dict[str, str]]:
+    """One LOGIN user per group role, member of ``booking_guard_<group>``: URLs by group.
+
+    What production runs as (the booking app, the monitor, the corrector), not the superuser.
+    """
+    suffix = uuid.uuid4().hex[:8]
+    names = {group: f"bg_test_{group}_{suffix}" for group in ROLE_GROUPS}
+    with psycopg.connect(SERVER_URL + "/postgres", autocommit=True) as conn:
+        for group, name in names.items():
+            conn.execute(f'CREATE ROLE "{name}" LOGIN IN ROLE "booking_guard_{group}"')
+    parts = urlsplit(migrated_db)
+    try:
+        yield {
+            group: urlunsplit(parts._replace(netloc=f"{name}@{parts.hostname}:{parts.port}"))
+            for group, name in names.items()
+        }
+    finally:
+        with psycopg.connect(SERVER_URL + "/postgres", autocommit=True) as conn:
+            for name in names.values():
+                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
 
 
 @pytest.fixture

@@ -43,6 +43,9 @@ def plant(url: str, sql: str, params: tuple = ()) -> list[tuple]:
 
 
 ANCHOR = datetime(2026, 11, 1, 12, 0, tzinfo=UTC)
+# The group roles of migration 0004 that production logins are members of.
+ROLE_GROUPS = ("app", "monitor", "corrector")
+
 SPEC = SeedSpec(calls=20_000, companies=3, days=10, defect_rate=0.1, random_seed=7, anchor=ANCHOR)
 
 

@@ -1,7 +1,4 @@
--- A circuit that closed resolves its open circuit_open alert, if any.
-UPDATE data_consistency_alerts
-   SET resolved_at = greatest(now(), detected_at),
-       resolution_notes = 'circuit closed: ' || %(reason)s,
-       updated_at = now()
- WHERE fingerprint = 'circuit_open:circuit:' || %(circuit_key)s
-   AND resolved_at IS NULL
+-- A circuit that closed resolves its open circuit_open alert, if any (bg_app_resolve_alert,
+-- migration 0008: the booking application's role may not update alerts itself).
+SELECT bg_app_resolve_alert('circuit_open', 'circuit', %(circuit_key)s,
+                            'circuit closed: ' || %(reason)s)

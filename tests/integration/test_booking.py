@@ -47,6 +47,12 @@ def db(migrated_db: str) -> str:
 
 
 @pytest.fixture
+def app(db: str, logins: dict[str, str]) -> str:
+    """The booking application's login (member of booking_guard_app): the path runs as it."""
+    return logins["app"]
+
+
+@pytest.fixture
 def stand_in() -> Iterator[CalcomStandIn]:
     server = CalcomStandIn()
     yield server
@@ -61,9 +67,9 @@ def redis_url() -> Iterator[str]:
 
 
 @pytest.fixture
-def breaker(db, redis_url) -> Iterator[CircuitBreaker]:
+def breaker(app, redis_url) -> Iterator[CircuitBreaker]:
     made = calcom_breaker(
-        Settings(database_url=db, redis_url=redis_url), TIMEOUTS, cooldown_seconds=1.0
+        Settings(database_url=app, redis_url=redis_url), TIMEOUTS, cooldown_seconds=1.0
     )
     yield made
     made.close()
@@ -76,12 +82,12 @@ def client(stand_in) -> Iterator[CalcomClient]:
 
 
 @pytest.fixture
-def book(db, client, breaker):
+def book(app, client, breaker):
     delays: list[float] = []
 
     def run(call_id: int, **kwargs):
         kwargs.setdefault("sleep", delays.append)  # the backoff is recorded, not waited
-        return book_appointment(call_id, SLOT, calcom=client, breaker=breaker, url=db, **kwargs)
+        return book_appointment(call_id, SLOT, calcom=client, breaker=breaker, url=app, **kwargs)
 
     run.delays = delays
     return run
@@ -176,11 +182,11 @@ def test_a_hung_service_is_cut_off_by_the_client_and_not_retried(db, book, stand
     assert queue(db)[0][3]["calcom_outcome"] == "unknown"
 
 
-def test_the_total_deadline_caps_every_phase(db, breaker, stand_in) -> None:
+def test_the_total_deadline_caps_every_phase(app, breaker, stand_in) -> None:
     stand_in.set_faults(latency=1.0)
     patient = Timeouts(connect=5.0, read=5.0, write=5.0, pool=5.0, total=0.4)
     with CalcomClient(stand_in.url, timeouts=patient) as client:
-        outcome = book_appointment(1, SLOT, calcom=client, breaker=breaker, url=db)
+        outcome = book_appointment(1, SLOT, calcom=client, breaker=breaker, url=app)
     assert outcome.failure == "outcome_unknown" and outcome.seconds < 0.9
 
 

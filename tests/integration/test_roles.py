@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit, urlunsplit
 
@@ -18,33 +17,17 @@ import pytest
 
 from booking_guard import migrations, reference_schema
 from booking_guard.db import create_database, drop_database
-from tests.conftest import SERVER_URL
-from tests.helpers import cli, plant, query
+from tests.helpers import ROLE_GROUPS, cli, plant, query
 
-GROUPS = ("app", "monitor", "corrector")
 INTERNAL = ("booking_guard_audit", "booking_guard_sync")
-ROLES = [f"booking_guard_{group}" for group in GROUPS] + list(INTERNAL)
+ROLES = [f"booking_guard_{group}" for group in ROLE_GROUPS] + list(INTERNAL)
 
 
 @pytest.fixture
-def logins(migrated_db: str) -> Iterator[dict[str, str]]:
-    """One LOGIN user per group role, member of ``booking_guard_<group>``: URLs by group."""
-    suffix = uuid.uuid4().hex[:8]
-    names = {group: f"bg_test_{group}_{suffix}" for group in GROUPS}
+def logins(logins: dict[str, str], migrated_db: str) -> dict[str, str]:
+    """The login users of conftest, in a database with two companies."""
     query(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'a'), (2, 'b')")
-    with psycopg.connect(SERVER_URL + "/postgres", autocommit=True) as conn:
-        for group, name in names.items():
-            conn.execute(f'CREATE ROLE "{name}" LOGIN IN ROLE "booking_guard_{group}"')
-    parts = urlsplit(migrated_db)
-    try:
-        yield {
-            group: urlunsplit(parts._replace(netloc=f"{name}@{parts.hostname}:{parts.port}"))
-            for group, name in names.items()
-        }
-    finally:
-        with psycopg.connect(SERVER_URL + "/postgres", autocommit=True) as conn:
-            for name in names.values():
-                conn.execute(f'DROP ROLE IF EXISTS "{name}"')
+    return logins
 
 
 def denied(url: str, sql: str) -> bool:
@@ -141,6 +124,34 @@ def test_the_app_role_writes_audit_rows_only_through_the_definer_function(
     ):
         assert denied(app, statement), statement
     assert audit(migrated_db) == []
+
+
+def test_the_app_raises_and_resolves_only_its_own_alert_types(
+    migrated_db: str, logins: dict[str, str]
+) -> None:
+    app = logins["app"]
+    plant(
+        migrated_db,
+        "INSERT INTO data_consistency_alerts (alert_type, entity_type, entity_id, fingerprint,"
+        " description)"
+        " VALUES ('missing_appointment', 'call', 1, 'missing_appointment:call:1', 'd')",
+    )
+    raise_alert = "SELECT * FROM bg_app_alert(%s, 'critical', 'call', 1, 1, '1', 'd', '{}', true)"
+    opened = query(app, raise_alert, ("appointment_rollback",))
+    again = query(app, raise_alert, ("appointment_rollback",))
+    assert [row[1] for row in opened + again] == [True, False]  # one open alert, refreshed
+    for forged in ("missing_appointment", "session_outcome_mismatch", None):
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            query(app, raise_alert, (forged,))
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            query(app, "SELECT bg_app_resolve_alert(%s, 'call', '1', 'x')", (forged,))
+    assert query(app, "SELECT bg_app_resolve_alert('appointment_rollback', 'call', '1', 'x')") == [
+        (1,)
+    ]
+    assert query(
+        migrated_db,
+        "SELECT alert_type, resolved_at IS NOT NULL FROM data_consistency_alerts ORDER BY id",
+    ) == [("missing_appointment", False), ("appointment_rollback", True)]
 
 
 def test_the_check_runs_as_a_monitor_login(migrated_db: str, logins: dict[str, str]) -> None:
@@ -253,18 +264,35 @@ def test_internal_roles_hold_only_what_their_functions_need(migrated_db: str) ->
         ("booking_guard_audit", "bg_call_corrections", "SELECT"),
         ("booking_guard_audit", "bg_change_events", "INSERT"),  # 0007: publishing changes
         ("booking_guard_audit", "data_consistency_alerts", "INSERT"),
+        ("booking_guard_audit", "data_consistency_alerts", "SELECT"),  # 0008: the app's alerts
         ("booking_guard_sync", "appointments", "SELECT"),
         ("booking_guard_sync", "bg_call_corrections", "INSERT"),
         ("booking_guard_sync", "calls", "SELECT"),
     ]
-    assert query(
-        migrated_db,
+    updatable = (
         "SELECT c.relname, array_agg(a.attname ORDER BY a.attname) FROM pg_attribute a"
         " JOIN pg_class c ON c.oid = a.attrelid"
-        " WHERE c.relname IN ('calls', 'appointments') AND a.attnum > 0"
-        "   AND has_column_privilege('booking_guard_sync', c.oid, a.attnum, 'UPDATE')"
-        " GROUP BY 1",
-    ) == [
+        " WHERE c.relname IN ('calls', 'appointments', 'data_consistency_alerts')"
+        "   AND a.attnum > 0 AND has_column_privilege(%s, c.oid, a.attnum, 'UPDATE')"
+        " GROUP BY 1"
+    )
+    # the tracking columns of an open alert, which bg_app_alert refreshes and resolves
+    assert query(migrated_db, updatable, ("booking_guard_audit",)) == [
+        (
+            "data_consistency_alerts",
+            [
+                "description",
+                "last_seen_at",
+                "metadata",
+                "notified_at",
+                "resolution_notes",
+                "resolved_at",
+                "severity",
+                "updated_at",
+            ],
+        )
+    ]
+    assert query(migrated_db, updatable, ("booking_guard_sync",)) == [
         (
             "calls",
             [
