@@ -16,7 +16,11 @@ import pendulum
 from airflow.sdk import CronTriggerTimetable, Param, dag, get_current_context, task
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+from booking_guard.airflow.pools import database_pool
 from booking_guard.airflow.report_tasks import schedule_timezone
+
+# The pool of the database-heavy tasks (booking_guard.airflow.pools).
+DB_POOL = database_pool()
 
 TIMEZONE = schedule_timezone()
 
@@ -51,7 +55,7 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def consistency_daily_report():
-    @task
+    @task(pool=DB_POOL)
     def compute_figures() -> str:
         from booking_guard.airflow import report_tasks
 

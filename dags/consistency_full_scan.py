@@ -14,6 +14,10 @@ import pendulum
 from airflow.sdk import Param, dag, task
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+from booking_guard.airflow.pools import database_pool
+
+# The pool of the database-heavy tasks (booking_guard.airflow.pools).
+DB_POOL = database_pool()
 
 
 @dag(
@@ -41,19 +45,19 @@ def consistency_full_scan():
 
         return tasks.open_full_scan(int((params or {}).get("shards", 2)))
 
-    @task
+    @task(pool=DB_POOL)
     def scan_shard(job: dict) -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.scan_shard(job)
 
-    @task
+    @task(pool=DB_POOL)
     def merge(parts: list[dict]) -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.merge_shards(list(parts))
 
-    @task
+    @task(pool=DB_POOL)
     def record_alerts(run: dict) -> dict:
         from booking_guard.airflow import tasks
 

@@ -32,7 +32,11 @@ from airflow.sdk import (
 )
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+from booking_guard.airflow.pools import database_pool
 from booking_guard.rules import RULES
+
+# The pool of the database-heavy tasks (booking_guard.airflow.pools).
+DB_POOL = database_pool()
 
 # The findings and alerts of each run: the report and review DAGs can be scheduled on it.
 FINDINGS = Asset("booking_guard_findings")
@@ -66,25 +70,25 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def consistency_monitor():
-    @task
+    @task(pool=DB_POOL)
     def detect() -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.detect(get_current_context())
 
-    @task(outlets=[FINDINGS])
+    @task(outlets=[FINDINGS], pool=DB_POOL)
     def record_alerts(run: dict) -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.record_alerts(run)
 
-    @task
+    @task(pool=DB_POOL)
     def validate(run: dict) -> dict:
         from booking_guard.airflow import tasks
 
         return tasks.validate(run)
 
-    @task
+    @task(pool=DB_POOL)
     def correct(run: dict, rule_id: str) -> dict:
         from booking_guard.airflow import tasks
 

@@ -15,6 +15,10 @@ import pendulum
 from airflow.sdk import dag, task
 
 from booking_guard.airflow.notifier import slack_failure_notifier
+from booking_guard.airflow.pools import database_pool
+
+# The pool of the database-heavy tasks (booking_guard.airflow.pools).
+DB_POOL = database_pool()
 
 DEFAULT_ARGS = {
     "owner": "data-engineering",
@@ -39,13 +43,13 @@ DEFAULT_ARGS = {
     doc_md=__doc__,
 )
 def manual_review_queue():
-    @task
+    @task(pool=DB_POOL)
     def queue_new() -> int:
         from booking_guard.airflow import review_tasks
 
         return review_tasks.queue_new()
 
-    @task
+    @task(pool=DB_POOL)
     def recheck_pending() -> dict:
         from booking_guard.airflow import review_tasks
 

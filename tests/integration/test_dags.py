@@ -62,6 +62,30 @@ def _as_list(callback) -> list:
     return callback if isinstance(callback, list) else [callback]
 
 
+def test_database_heavy_tasks_take_the_configured_pool(airflow_db, monkeypatch) -> None:
+    from airflow.dag_processing.dagbag import DagBag
+
+    monkeypatch.setenv("BOOKING_GUARD_DB_POOL", "bg_test_pool")
+    dags = DagBag(dag_folder=str(REPO / "dags")).dags
+    pooled = {
+        (dag_id, task.task_id)
+        for dag_id, dag in dags.items()
+        for task in dag.tasks
+        if task.pool == "bg_test_pool"
+    }
+    assert {
+        ("consistency_monitor", "detect"),
+        ("consistency_monitor", "record_alerts"),
+        ("consistency_monitor", "correct_missing_direction"),
+        ("consistency_monitor", "validate"),
+        ("consistency_full_scan", "scan_shard"),
+        ("manual_review_queue", "recheck_pending"),
+        ("consistency_daily_report", "compute_figures"),
+    } <= pooled
+    # the alert's last step and the seconds-fresh path never wait for a database slot
+    assert not {t for t in pooled if t[1] == "notify" or t[0] == "consistency_events"}
+
+
 def test_monitor_schedule_contract(dagbag) -> None:
     dag = dagbag.dags.get("consistency_monitor")
     assert dag.max_active_runs == 1 and not dag.catchup

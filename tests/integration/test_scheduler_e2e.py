@@ -182,3 +182,13 @@ def test_monitor_runs_on_schedule_and_by_api_trigger(seeded, slack, airflow: Air
     }
     assert never_corrected | phantom <= left
     assert not {a for a in left if a[0] == "missing_direction"}  # always safe to correct
+
+    # The database-heavy tasks ran in the pool the launcher created; notify outside it.
+    pool = airflow.api("GET", "/api/v2/pools/booking_guard_db")
+    assert pool["slots"] == 2, pool
+    instances = airflow.api(
+        "GET", f"/api/v2/dags/{DAG}/dagRuns/{manual['dag_run_id']}/taskInstances"
+    )["task_instances"]
+    pools = {ti["task_id"]: ti["pool"] for ti in instances}
+    assert pools["detect"] == pools["record_alerts"] == pools["correct_missing_direction"]
+    assert (pools["detect"], pools["notify"]) == ("booking_guard_db", "default_pool"), pools

@@ -31,6 +31,7 @@ from pathlib import Path
 import psutil  # type: ignore[import-untyped]
 
 from booking_guard import embedded_postgres
+from booking_guard.airflow.pools import DEFAULT_POOL, database_pool, pool_slots
 from booking_guard.errors import BookingGuardError
 
 DEFAULT_PORT = 8080
@@ -50,6 +51,8 @@ DEFAULTS = {
     "AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES": "1",
     "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "60",
     "AIRFLOW__API__WORKERS": "1",
+    # The DAGs' database-heavy tasks share one pool, created by ``prepare``.
+    "BOOKING_GUARD_DB_POOL": "booking_guard_db",
 }
 STOP_SECONDS = 30
 READY_SECONDS = 180
@@ -162,9 +165,14 @@ class Standalone:
         self.processes: dict[str, subprocess.Popen[bytes]] = {}
 
     def prepare(self, conns: Mapping[str, object]) -> None:
-        """Migrate Airflow's metadata and write the connections into it (the UI lists them)."""
+        """Migrate Airflow's metadata, create the DAGs' database pool and write the connections
+        (the UI lists them)."""
         self.layout.logs.mkdir(parents=True, exist_ok=True)
         self._airflow("db", "migrate")
+        pool = database_pool(self.env)
+        if pool != DEFAULT_POOL:
+            slots = str(pool_slots(self.env))
+            self._airflow("pools", "set", pool, slots, "booking-guard: database-heavy tasks")
         conn_file = self.layout.home / "connections.json"
         conn_file.touch(mode=0o600)
         try:
