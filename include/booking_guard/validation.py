@@ -345,6 +345,7 @@ def rollback_on_failure(
         ).fetchone()
         item_id, created = enqueue_review(
             conn,
+            alert_id=alert_id[0] if alert_id else None,
             call_id=call_id,
             company_id=company_id,
             appointment_id=appointment_id,
@@ -381,9 +382,11 @@ def enqueue_review(
     retell_call_id: str | None,
     reason: str,
     context: Mapping[str, object],
+    alert_id: int | None = None,
 ) -> tuple[int, bool]:
     """Queue the call for people (in the caller's transaction); one open item per (reason, call).
 
+    ``alert_id`` links the item to its alert (a rollback's), which resolving the item resolves.
     Returns the item's id and whether it is new.
     """
     row = conn.execute(
@@ -397,6 +400,7 @@ def enqueue_review(
             "priority": review.priority(reason),
             "actor": review.SYSTEM_ACTOR,
             "context": json.dumps(context),
+            "alert_id": alert_id,
         },
     ).fetchone()
     if row is None:

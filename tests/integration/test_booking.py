@@ -24,7 +24,7 @@ from booking_guard.calcom import Attendee, CalcomClient, Slot, Timeouts
 from booking_guard.calcom_standin import CalcomStandIn
 from booking_guard.settings import Settings
 from booking_guard.validation import CallNotFound
-from tests.helpers import RedisServer, query
+from tests.helpers import RedisServer, cli, query
 
 TIMEOUTS = Timeouts(connect=1.0, read=0.5, write=1.0, pool=1.0, total=1.0)
 SLOT = Slot(
@@ -143,6 +143,23 @@ def test_5xx_is_retried_with_backoff_then_rolled_back_and_queued(db, book, stand
     assert (call_id, reason, priority) == (2, "calcom_booking_failed", 2)
     assert context["calcom_outcome"] == "failed" and context["status_code"] == 503
     assert call_state(db, 2) == (False, None, "creation_failed", "creation_failed", True, True)
+
+
+def test_the_rollback_alert_closes_when_a_person_resolves_its_item(
+    db, book, stand_in, logins
+) -> None:
+    stand_in.set_faults(status=503)
+    assert not book(4, max_attempts=1).booked
+    rollback_alert = (
+        "SELECT resolved_at IS NOT NULL FROM data_consistency_alerts"
+        " WHERE fingerprint = 'appointment_rollback:call:4'"
+    )
+    assert query(db, rollback_alert) == [(False,)]
+    (item,) = query(db, "SELECT id FROM manual_review_queue WHERE call_id = 4")
+    done = cli("review", "resolve", str(item[0]), "--notes", "booked by phone",
+               url=logins["corrector"])  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert query(db, rollback_alert) == [(True,)]
 
 
 def test_a_refusal_is_not_retried_and_does_not_count_against_the_service(
