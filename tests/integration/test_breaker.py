@@ -520,6 +520,7 @@ def test_airflow_plugin_shows_every_breaker_to_airflow_users(airflow_api, make_b
     breaker = make_breaker(clock=None)
     trip(breaker, "calcom")
     breaker.execute("appointment_booking:service:1", lambda: None)
+    breaker.flush()  # the healthy successes reach the shared counters within 1 s, or now
     for path in ("state", "metrics", ""):
         assert client.get(f"/booking-guard/breakers/{path}").status_code == 401
     auth = {"Authorization": f"Bearer {token}"}
