@@ -53,7 +53,7 @@ from booking_circuit_breaker.state import (
     Verdict,
 )
 from booking_circuit_breaker.store import DurableStore, Keeper, StateChange
-from booking_circuit_breaker.workers import WorkerPool
+from booking_circuit_breaker.workers import CallTimedOut, WorkerPool
 
 log = logging.getLogger("booking_circuit_breaker")
 T = TypeVar("T")
@@ -164,9 +164,7 @@ class CircuitBreaker:
             if timeout:
                 try:
                     result = self._workers.run(fn, args, kwargs, timeout)
-                except TimeoutError as exc:
-                    if exc.args:  # the operation's own TimeoutError, not the breaker's
-                        raise
+                except CallTimedOut:
                     raise CircuitTimeoutError(key, timeout) from None
             else:
                 result = fn(*args, **kwargs)

@@ -24,6 +24,10 @@ Outcome = tuple[bool, Any]
 Job = tuple[Callable[..., Any], tuple[Any, ...], Mapping[str, Any], "queue.SimpleQueue[Outcome]"]
 
 
+class CallTimedOut(TimeoutError):
+    """The pool stopped waiting (told apart from a TimeoutError the operation raised itself)."""
+
+
 class _Worker:
     def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
@@ -54,7 +58,7 @@ class WorkerPool:
     def run(
         self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float
     ) -> T:
-        """``fn(*args, **kwargs)``; raises TimeoutError when it has not ended within ``timeout``."""
+        """``fn(*args, **kwargs)``; raises ``CallTimedOut`` when it has not ended in ``timeout``."""
         try:
             worker = self._idle.pop()
         except IndexError:
@@ -64,7 +68,7 @@ class WorkerPool:
         try:
             ok, value = reply.get(timeout=timeout)
         except queue.Empty:
-            raise TimeoutError from None
+            raise CallTimedOut from None
         if ok:
             result: T = value
             return result

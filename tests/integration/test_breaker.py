@@ -206,6 +206,17 @@ def test_the_operations_exception_reaches_the_caller_unchanged(breaker) -> None:
     assert raised.value is error
 
 
+def test_the_operations_own_timeout_error_is_not_taken_for_the_breakers(breaker) -> None:
+    error = TimeoutError()  # no message, like the one the worker pool used to raise
+
+    def raise_it() -> None:
+        raise error
+
+    with pytest.raises(TimeoutError) as raised:
+        breaker.execute("calcom", raise_it)
+    assert raised.value is error
+
+
 def test_which_exceptions_count_is_configurable(make_breaker) -> None:
     class HTTPError(Exception):
         def __init__(self, status: int) -> None:
