@@ -1,4 +1,4 @@
-"""Shared state in Redis: one atomic script per outcome, Redis' clock unless a test injects one.
+"""Shared state in Redis: one atomic script per change, Redis' clock unless a test injects one.
 
 Every script but one is ``common.lua`` (read the circuit, build the reply) followed by its own
 part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HGET of the
