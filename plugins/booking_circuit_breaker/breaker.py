@@ -512,8 +512,8 @@ class CircuitBreaker:
                 self._cache[full] = _Known(CLOSED, s.generation, trusted_until, 0.0)
             elif verdict.verdict == "reject":  # open, inside its cooldown (or forced open)
                 open_until = sent + verdict.retry_after
-                trust = min(trusted_until, open_until)
-                self._cache[full] = _Known(OPEN, s.generation, trust, open_until)
+                until = min(trusted_until, open_until)
+                self._cache[full] = _Known(OPEN, s.generation, until, open_until)
             else:
                 self._cache.pop(full, None)
         if verdict.transition is None:

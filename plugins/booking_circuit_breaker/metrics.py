@@ -37,7 +37,7 @@ HELP = {
     "shared_state_up": ("gauge", "1 when this process reaches the shared state in Redis"),
 }
 PREFIX = "booking_circuit_breaker_"
-_ALL: weakref.WeakSet[LocalCounters] = weakref.WeakSet()  # forgotten in a forked child
+_ALL: weakref.WeakSet[LocalCounters] = weakref.WeakSet()  # reset in a forked child
 
 
 class LocalCounters:
