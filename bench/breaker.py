@@ -5,8 +5,12 @@ One run, one private redis-server (started here, stopped by its pid), the same n
 - healthy closed path: our breaker (with its signal-free timeout, and with the timeout off),
   pybreaker with its Redis storage, and a bare GET — interleaved in rounds so that the shared
   machine's noise hits all of them alike; p50 / p99 over ``--calls`` calls each;
-- fast fail of an open breaker (inside its cooldown);
-- Redis down: the first call (detection), then ``--calls`` calls on the local breaker.
+- fast fail of an open breaker (inside its cooldown), interleaved with GETs the same way;
+- Redis down: the first call (detection), then ``--calls`` calls on the local breaker (no GET
+  to compare with: Redis is gone; the GET's p99 of the first part tells the machine's noise).
+
+"vs GET" is the ratio of the pooled p50s; "per round" the median of each round's p50 ratio
+(robust to the machine's load drifting during the run).
 
 Needs pybreaker: ``.venv/bin/pip install --no-deps -r bench/requirements-bench.txt``.
 Run: ``.venv/bin/python bench/breaker.py [--calls 20000] [--rounds 10]``.
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import socket
 import statistics
 import subprocess
@@ -50,6 +55,23 @@ def timed(fn, n: int) -> list[int]:
 def pct(samples: list[int], q: float) -> float:
     ordered = sorted(samples)
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))] / 1000
+
+
+def interleaved(contenders: dict, calls: int, rounds: int) -> tuple[dict, dict]:
+    """Each contender ``calls`` times in ``rounds`` alternating blocks: the samples, and each
+    round's p50 ratio to the first contender (the GET)."""
+    samples: dict[str, list[int]] = {name: [] for name in contenders}
+    ratios: dict[str, list[float]] = {name: [] for name in contenders}
+    per_round = calls // rounds
+    for fn in contenders.values():  # warm up: connections, scripts, threads
+        timed(fn, 500)
+    for _ in range(rounds):
+        this_round = {name: timed(fn, per_round) for name, fn in contenders.items()}
+        base = pct(next(iter(this_round.values())), 0.5)
+        for name, values in this_round.items():
+            samples[name] += values
+            ratios[name].append(pct(values, 0.5) / base)
+    return samples, ratios
 
 
 def start_redis() -> tuple[subprocess.Popen, int]:
@@ -110,13 +132,8 @@ def main() -> None:
             ),
             "pybreaker 1.4.1, Redis storage": lambda: theirs.call(noop),
         }
-        samples: dict[str, list[int]] = {name: [] for name in contenders}
-        per_round = args.calls // args.rounds
-        for fn in contenders.values():  # warm up: connections, scripts, threads
-            timed(fn, 500)
-        for _ in range(args.rounds):
-            for name, fn in contenders.items():
-                samples[name] += timed(fn, per_round)
+        load_before = os.getloadavg()[0]
+        samples, ratios = interleaved(contenders, args.calls, args.rounds)
 
         ours.force_open("calcom")
 
@@ -124,8 +141,16 @@ def main() -> None:
             with contextlib.suppress(CircuitOpenError):
                 ours.execute("calcom", noop)
 
-        timed(fast_fail, 500)
-        samples["fast fail, open breaker (inside cooldown)"] = timed(fast_fail, args.calls)
+        more, more_ratios = interleaved(
+            {
+                "bare Redis GET (with the fast fails)": contenders["bare Redis GET"],
+                "fast fail, open breaker (inside cooldown)": fast_fail,
+            },
+            args.calls,
+            args.rounds,
+        )
+        samples |= more
+        ratios |= more_ratios
         ours.force_close("calcom")
 
         proc.kill()
@@ -147,13 +172,14 @@ def main() -> None:
 
     base = pct(samples["bare Redis GET"], 0.5)
     print(f"{args.calls:,} calls each, {args.rounds} interleaved rounds; times in µs")
-    print(f"| {'':<55} | p50 | p99 | p50 vs GET |")
-    print(f"|{'-' * 57}|---:|---:|---:|")
+    print(f"load average (1 min) before / after: {load_before:.1f} / {os.getloadavg()[0]:.1f}")
+    print(f"| {'':<55} | p50 | p99 | p50 vs GET | per round |")
+    print(f"|{'-' * 57}|---:|---:|---:|---:|")
     for name, values in samples.items():
         p50, p99 = pct(values, 0.5), pct(values, 0.99)
-        print(f"| {name:<55} | {p50:.0f} | {p99:.0f} | {p50 / base:.2f}x |")
+        per_round = f"{statistics.median(ratios[name]):.2f}x" if name in ratios else ""
+        print(f"| {name:<55} | {p50:.0f} | {p99:.0f} | {p50 / base:.2f}x | {per_round} |")
     print(f"first call after Redis died (detection): {detection_us:.0f} µs")
-    print(f"median of all GETs: {statistics.median(samples['bare Redis GET']) / 1000:.0f} µs")
 
 
 if __name__ == "__main__":

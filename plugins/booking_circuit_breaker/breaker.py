@@ -1,12 +1,24 @@
 """``CircuitBreaker``: one breaker per service key, shared by every process through Redis.
 
-The hot path: a call admitted while the circuit is closed costs one Redis round trip (the
-outcome script, which also tells this process the circuit's current state and generation); the
-process trusts that "closed" for at most ``state_cache_seconds`` (under half the cooldown) before
-asking Redis again, so no call runs unadmitted while another process holds half-open probes. An
-outcome recorded under an older generation is discarded. Everything else (open, half-open,
-unknown) asks Redis first. While Redis is unreachable a local breaker seeded from PostgreSQL
-decides, or, for a fail-closed service, every call is rejected.
+The hot path: a call admitted while the circuit is closed costs one Redis round trip, its
+outcome. A success is one HGET of the circuit's ``healthy`` field (closed under this generation
+with no failure counted: the success changes nothing), as cheap as a GET; otherwise, or for a
+failure, an outcome script records it. The process trusts what Redis last said for at most
+``state_cache_seconds`` (under half the cooldown) from when it asked, so no call runs unadmitted
+while another process holds half-open probes:
+
+- "closed": calls are admitted without asking;
+- "open, reopening in N s": calls are rejected without asking until then (fast fail); a
+  ``force_close`` made by another process is seen here within that bound.
+
+The healthy successes and the rejections served from the cache are counted in the process and
+added to the circuit's shared counters (with its TTL refresh) by the background thread within
+``COUNTS_REPORT_SECONDS`` (``flush`` and ``close`` add them at once); a process killed outright
+loses at most that much of them.
+
+An outcome recorded under an older generation is discarded. Everything else (half-open, unknown,
+trust expired) asks Redis first. While Redis is unreachable a local breaker seeded from
+PostgreSQL decides, or, for a fail-closed service, every call is rejected.
 """
 
 from __future__ import annotations
@@ -19,10 +31,10 @@ import os
 import threading
 import time
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import UTC, datetime
 from functools import wraps
-from typing import Any, ParamSpec, TypeVar, Unpack, overload
+from typing import Any, NamedTuple, ParamSpec, TypeVar, Unpack, overload
 
 import redis
 
@@ -41,24 +53,45 @@ from booking_circuit_breaker.state import (
     Verdict,
 )
 from booking_circuit_breaker.store import DurableStore, Keeper, StateChange
-from booking_circuit_breaker.workers import WorkerPool
+from booking_circuit_breaker.workers import CallTimedOut, WorkerPool
 
 log = logging.getLogger("booking_circuit_breaker")
 T = TypeVar("T")
 P = ParamSpec("P")
 Listener = Callable[[StateChange], None]
+# How soon the counts kept in the process reach the shared counters (and so other processes).
+COUNTS_REPORT_SECONDS = 1.0
 
 
-@dataclass(frozen=True, slots=True)
-class _Permit:
-    """A call's admission: the generation it runs under and its probe lease, if any."""
+class _Permit(NamedTuple):
+    """A call's admission: the generation it runs under and its probe lease, if any (a
+    generation without a lease: admitted while closed). A tuple: made on every call."""
 
     key: str
     full_key: str
     service: ServiceSettings
+    trust_seconds: float
     generation: int | None
     token: str | None
     shared: bool
+
+
+class _Route(NamedTuple):
+    """What a key resolves to, once per key: its full key (tenant), settings and trust span."""
+
+    full_key: str
+    service: ServiceSettings
+    trust_seconds: float
+
+
+class _Known(NamedTuple):
+    """What Redis last said of a circuit, acted on without asking until ``trusted_until``
+    (this process's clock): closed, or open until ``open_until``."""
+
+    state: str
+    generation: int
+    trusted_until: float
+    open_until: float
 
 
 class CircuitBreaker:
@@ -90,10 +123,10 @@ class CircuitBreaker:
             connect(settings.redis_url, settings.redis_timeout_seconds), settings.state_ttl_seconds
         )
         self._store = DurableStore(settings.database_url) if settings.database_url else None
-        self._keeper: Keeper[StateChange] = Keeper(self._persist, self._watch_redis)
+        self._keeper: Keeper[StateChange] = Keeper(self._persist, self._background)
         self._workers = WorkerPool()
         self._listeners: list[Listener] = []
-        self._cache: dict[str, tuple[str, int, float]] = {}
+        self._cache: dict[str, _Known] = {}
         self._local: dict[str, LocalCircuit] = {}
         self._lock = threading.RLock()
         self._redis_down_since: float | None = None
@@ -101,6 +134,7 @@ class CircuitBreaker:
         self._tokens = itertools.count()
         self._token_prefix = f"{os.getpid()}-{id(self):x}-"
         self.counters = metrics.LocalCounters()
+        self._routes: dict[str, _Route] = {}
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -130,9 +164,7 @@ class CircuitBreaker:
             if timeout:
                 try:
                     result = self._workers.run(fn, args, kwargs, timeout)
-                except TimeoutError as exc:
-                    if exc.args:  # the operation's own TimeoutError, not the breaker's
-                        raise
+                except CallTimedOut:
                     raise CircuitTimeoutError(key, timeout) from None
             else:
                 result = fn(*args, **kwargs)
@@ -170,7 +202,7 @@ class CircuitBreaker:
 
     def is_available(self, key: str) -> bool:
         """Would a call be admitted now? Reads only: takes no probe slot, changes nothing."""
-        full, service = self._full(key), self.settings.for_key(key)
+        full, service, _ = self._route(key)
         if not self._redis_up():
             if not service.fail_open:
                 return False
@@ -263,7 +295,9 @@ class CircuitBreaker:
         return self._redis_up()
 
     def flush(self, timeout: float = 5.0) -> bool:
-        """Wait until queued transitions are stored and listeners ran (CLI, tests, shutdown)."""
+        """Add the counts kept in the process to Redis now, and wait until queued transitions
+        are stored and listeners ran (CLI, tests, shutdown)."""
+        self._report_counts(due_now=True)
         return self._keeper.flush(timeout)
 
     def close(self) -> None:
@@ -285,19 +319,29 @@ class CircuitBreaker:
     def _local_ms(self) -> int:
         return round(self._time() * 1000)
 
+    def _route(self, key: str) -> _Route:
+        route = self._routes.get(key)
+        if route is None:
+            service = self.settings.for_key(key)
+            route = _Route(self._full(key), service, self.settings.cache_seconds(service))
+            self._routes[key] = route
+        return route
+
     def _admit(self, key: str) -> _Permit:
-        full, service = self._full(key), self.settings.for_key(key)
-        redis_up = self._redis_up()
+        full, service, trust = self._route(key)
+        redis_up = self._redis_down_since is None
         if redis_up:
-            hit = self._cache.get(full)
-            if (
-                hit is not None
-                and hit[0] == CLOSED
-                and self._time() - hit[2] < self.settings.cache_seconds(service)
-            ):
-                return _Permit(key, full, service, hit[1], None, True)
+            known = self._cache.get(full)
+            if known is not None:
+                now = self._time()
+                if now < known.trusted_until:
+                    if known.state == CLOSED:
+                        return _Permit(key, full, service, trust, known.generation, None, True)
+                    self._count(full, "rejected", "n_rejected")
+                    raise CircuitOpenError(key, known.open_until - now)
         token = f"{self._token_prefix}{next(self._tokens)}"
         if redis_up:
+            sent = self._time()
             try:
                 verdict = self._shared_call(
                     full,
@@ -313,7 +357,7 @@ class CircuitBreaker:
             except redis.RedisError as exc:
                 self._lost_redis(exc)
             else:
-                return self._permit(key, full, service, verdict, token, shared=True)
+                return self._permit(key, full, service, trust, verdict, token, sent)
         if not service.fail_open:
             self.counters.add(full, "rejected_degraded")
             raise CircuitOpenError(
@@ -327,18 +371,20 @@ class CircuitBreaker:
                 round(service.lease_seconds * 1000),
                 token,
             )
-        return self._permit(key, full, service, verdict, token, shared=False)
+        return self._permit(key, full, service, trust, verdict, token, None)
 
     def _permit(
         self,
         key: str,
         full: str,
         service: ServiceSettings,
+        trust: float,
         verdict: Verdict,
         token: str,
-        shared: bool,
+        sent: float | None,
     ) -> _Permit:
-        self._observe(full, verdict, shared)
+        """Admit or reject by a verdict: Redis' (asked at ``sent``) or, with None, the local one."""
+        self._observe(full, trust, verdict, sent)
         if verdict.verdict in ("reject", "busy"):
             self.counters.add(full, "rejected")
             reason = (
@@ -346,11 +392,17 @@ class CircuitBreaker:
             )
             raise CircuitOpenError(key, verdict.retry_after, reason)
         probe = token if verdict.verdict == "probe" else None
-        return _Permit(key, full, service, verdict.snapshot.generation, probe, shared)
+        generation = verdict.snapshot.generation
+        return _Permit(key, full, service, trust, generation, probe, sent is not None)
+
+    def _count(self, full: str, event: str, shared: str) -> None:
+        """Count what the background thread adds to the shared counter ``shared`` later."""
+        if self.counters.add(full, event, shared):
+            self._keeper.wake()
 
     def _external_permit(self, key: str) -> _Permit:
-        full = self._full(key)
-        return _Permit(key, full, self.settings.for_key(key), None, None, True)
+        full, service, trust = self._route(key)
+        return _Permit(key, full, service, trust, None, None, True)
 
     def _settle(self, permit: _Permit, exc: BaseException) -> None:
         """Turn the operation's exception into the breaker's outcome."""
@@ -365,11 +417,22 @@ class CircuitBreaker:
             self._release(permit, permit.token)
 
     def _record(self, permit: _Permit, *, failed: bool, timed_out: bool = False) -> None:
-        self.counters.add(permit.full_key, "failure" if failed else "success")
         service, full = permit.service, permit.full_key
-        if permit.shared and self._redis_up():
-            threshold = service.failure_threshold if failed else service.success_threshold
+        event = "failure" if failed else "success"
+        if permit.shared and self._redis_down_since is None:
+            sent = self._time()
             try:
+                if (  # the healthy path: a success of a call admitted while closed
+                    not failed
+                    and permit.token is None
+                    and permit.generation is not None
+                    and self._shared.healthy(full, permit.generation)
+                ):
+                    trusted_until = sent + permit.trust_seconds
+                    self._cache[full] = _Known(CLOSED, permit.generation, trusted_until, 0.0)
+                    self._count(full, event, "n_success")
+                    return
+                threshold = service.failure_threshold if failed else service.success_threshold
                 verdict = self._shared_call(
                     full,
                     lambda: (
@@ -390,8 +453,10 @@ class CircuitBreaker:
             except redis.RedisError as exc:
                 self._lost_redis(exc)
             else:
-                self._observe(full, verdict, shared=True)
+                self.counters.add(full, event)
+                self._observe(full, permit.trust_seconds, verdict, sent)
                 return
+        self.counters.add(full, event)
         # Admitted by Redis but Redis is gone now: the local breaker counts it as current.
         generation = permit.generation if not permit.shared else None
         with self._lock:
@@ -402,7 +467,7 @@ class CircuitBreaker:
                 if failed
                 else circuit.success(now, generation, service.success_threshold, permit.token)
             )
-        self._observe(full, verdict, shared=False)
+        self._observe(full, permit.trust_seconds, verdict, None)
 
     def _release(self, permit: _Permit, token: str) -> None:
         """Free a probe's slot without an outcome."""
@@ -416,26 +481,41 @@ class CircuitBreaker:
             self._local_circuit(permit.full_key).release(token)
 
     def _force(self, key: str, action: str) -> None:
-        full = self._full(key)
+        full, _, trust = self._route(key)
         if self._redis_up():
+            sent = self._time()
             try:
                 verdict = self._shared.force(full, self._now_ms(), action)
             except redis.RedisError as exc:
                 self._lost_redis(exc)
             else:
-                self._observe(full, verdict, shared=True, manual=action)
+                self._observe(full, trust, verdict, sent, manual=action)
                 return
         with self._lock:
             verdict = self._local_circuit(full).force(self._local_ms(), action)
-        self._observe(full, verdict, shared=False, manual=action)
+        self._observe(full, trust, verdict, None, manual=action)
 
     def _observe(
-        self, full: str, verdict: Verdict, shared: bool, manual: str | None = None
+        self,
+        full: str,
+        trust: float,
+        verdict: Verdict,
+        sent: float | None,
+        manual: str | None = None,
     ) -> None:
-        """Learn the circuit's state from a reply; queue a transition for storage."""
+        """Learn the circuit's state from a reply (Redis', asked at ``sent``, trusted for
+        ``trust`` seconds; None: a local decision); queue a transition for storage."""
         s = verdict.snapshot
-        if shared:
-            self._cache[full] = (s.state, s.generation, self._time())
+        if sent is not None:
+            trusted_until = sent + trust
+            if s.state == CLOSED:
+                self._cache[full] = _Known(CLOSED, s.generation, trusted_until, 0.0)
+            elif verdict.verdict == "reject":  # open, inside its cooldown (or forced open)
+                open_until = sent + verdict.retry_after
+                until = min(trusted_until, open_until)
+                self._cache[full] = _Known(OPEN, s.generation, until, open_until)
+            else:
+                self._cache.pop(full, None)
         if verdict.transition is None:
             return
         self.counters.add(full, f"to_{verdict.transition}")
@@ -448,7 +528,7 @@ class CircuitBreaker:
                 previous=verdict.previous,
                 reason=reason,
                 at=datetime.fromtimestamp(verdict.now_ms / 1000, UTC),
-                source="redis" if shared else "local",
+                source="local" if sent is None else "redis",
                 snapshot=s,
             )
         )
@@ -515,6 +595,31 @@ class CircuitBreaker:
             len(seeds),
         )
         self._keeper.wake()
+
+    def _background(self) -> float | None:
+        """On the background thread: retry Redis while it is down, report the counts kept in the
+        process; the wait until next time (None: until woken)."""
+        waits = [w for w in (self._watch_redis(), self._report_counts()) if w is not None]
+        return min(waits) if waits else None
+
+    def _report_counts(self, due_now: bool = False) -> float | None:
+        """Add the counts kept in the process to Redis once they are due; the wait until they
+        are. Kept while Redis is down (reported once it is back)."""
+        since = self.counters.unreported_since
+        if since is None or not self._redis_up():
+            return None
+        wait = since + COUNTS_REPORT_SECONDS - time.monotonic()
+        if wait > 0 and not due_now:
+            return wait
+        counts = self.counters.take_unreported()
+        if not counts:
+            return None
+        try:
+            self._shared.tally(counts)
+        except redis.RedisError as exc:
+            self.counters.put_back(counts)
+            self._lost_redis(exc)
+        return None
 
     def _watch_redis(self) -> float | None:
         """On the background thread: retry Redis while it is down; the wait until next time."""

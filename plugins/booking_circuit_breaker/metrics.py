@@ -1,13 +1,18 @@
-"""Metrics: the shared per-circuit counters (kept in Redis by the scripts) in Prometheus' format.
+"""Metrics: the shared per-circuit counters (kept in Redis) in Prometheus' format.
 
-The scripts count calls by outcome, rejections and transitions inside the circuit's hash, so
-every process's calls add up in one place at no extra round trip; ``render`` turns the overview
-of ``CircuitBreaker.overview()`` into the text exposition format.
+Every process's calls add up in the circuit's hash: the scripts count the outcomes, rejections
+and transitions they handle; the two the hot path handles without a script (a healthy success,
+a rejection served from the process's cache) are counted in the process and added by its
+background thread within a second. ``render`` turns the overview of
+``CircuitBreaker.overview()`` into the text exposition format.
 """
 
 from __future__ import annotations
 
+import os
 import threading
+import time
+import weakref
 from collections import Counter
 from collections.abc import Iterable
 
@@ -32,18 +37,53 @@ HELP = {
     "shared_state_up": ("gauge", "1 when this process reaches the shared state in Redis"),
 }
 PREFIX = "booking_circuit_breaker_"
+_ALL: weakref.WeakSet[LocalCounters] = weakref.WeakSet()  # reset in a forked child
 
 
 class LocalCounters:
-    """What this process saw (calls, rejections, degraded decisions), for tests and logs."""
+    """What this process saw (calls, rejections, degraded decisions), for tests and logs, and
+    which of it the shared counters in Redis still lack."""
 
     def __init__(self) -> None:
         self._counts: Counter[tuple[str, str]] = Counter()
         self._lock = threading.Lock()
+        self._unreported: Counter[tuple[str, str]] = Counter()
+        self.unreported_since: float | None = None  # time.monotonic() of the oldest
+        _ALL.add(self)
 
-    def add(self, circuit_key: str, event: str) -> None:
+    def add(self, circuit_key: str, event: str, shared: str | None = None) -> bool:
+        """Count ``event``; with ``shared``, also towards that shared counter until taken.
+        True when it is the first count waiting to be reported (time to schedule a report)."""
         with self._lock:
             self._counts[circuit_key, event] += 1
+            if shared is None:
+                return False
+            self._unreported[circuit_key, shared] += 1
+            if self.unreported_since is not None:
+                return False
+            self.unreported_since = time.monotonic()
+            return True
+
+    def take_unreported(self) -> Counter[tuple[str, str]]:
+        """The counts waiting for Redis, by (circuit key, shared counter); they are now taken."""
+        with self._lock:
+            taken, self._unreported = self._unreported, Counter()
+            self.unreported_since = None
+            return taken
+
+    def put_back(self, counts: Counter[tuple[str, str]]) -> None:
+        """Counts that could not be reported (Redis unreachable): they wait again."""
+        with self._lock:
+            self._unreported.update(counts)
+            if self.unreported_since is None:
+                self.unreported_since = time.monotonic()
+
+    def _forked(self) -> None:
+        """In a forked child: the parent reports what it counted; a lock some other thread
+        held at the fork would never be released here."""
+        self._lock = threading.Lock()
+        self._unreported = Counter()
+        self.unreported_since = None
 
     def get(self, circuit_key: str, event: str) -> int:
         return self._counts[circuit_key, event]
@@ -81,3 +121,11 @@ def render(circuits: Iterable[CircuitOverview], shared_state_up: bool) -> str:
         lines += [f"# HELP {PREFIX}{name} {text}", f"# TYPE {PREFIX}{name} {kind}"]
         lines += [f"{PREFIX}{name}{sample}" for sample in samples[name]]
     return "\n".join(lines) + "\n"
+
+
+def _after_fork_in_child() -> None:
+    for counters in list(_ALL):
+        counters._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

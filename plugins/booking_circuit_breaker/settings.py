@@ -96,8 +96,9 @@ class BreakerSettings:
     redis_timeout_seconds: float = 0.25
     # After Redis failed, how often the background thread tries it again.
     redis_retry_seconds: float = 1.0
-    # How long a process trusts a "closed" it learned from Redis without asking again
-    # (0 = ask on every call); always below half the cooldown.
+    # How long a process trusts a "closed" or an "open inside its cooldown" it learned from
+    # Redis without asking again (0 = ask on every call); always below half the cooldown. A
+    # force_close or force_open made elsewhere is seen here within it.
     state_cache_seconds: float = 1.0
     state_ttl_seconds: int = 86_400
 

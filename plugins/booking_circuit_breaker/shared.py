@@ -1,4 +1,9 @@
-"""Shared state in Redis: one atomic script per outcome, Redis' clock unless a test injects one."""
+"""Shared state in Redis: one atomic script per change, Redis' clock unless a test injects one.
+
+Every script but one is ``common.lua`` (read the circuit, build the reply) followed by its own
+part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HGET of the
+circuit's ``healthy`` field, which the scripts keep.
+"""
 
 from __future__ import annotations
 
@@ -47,6 +52,7 @@ class SharedState:
             name: client.register_script(_script_source(name))
             for name in ("admit", "success", "failure", "force", "seed")
         }
+        self._tally = client.register_script((LUA_DIR / "tally.lua").read_text())
 
     def _reply(self, name: str, key: str, now_ms: int | None, *args: int | str) -> Reply:
         keys = (KEY_PREFIX + key, f"{KEY_PREFIX}{key}:probes", INDEX_KEY)
@@ -80,6 +86,23 @@ class SharedState:
         token: str | None,
     ) -> Verdict | None:
         return self._run("success", key, now_ms, _opt(generation), threshold, token or "")
+
+    def healthy(self, key: str, generation: int) -> bool:
+        """Is the circuit still closed under ``generation``, with no failure counted? Then a
+        success of a call admitted under it changes nothing but the counters (``tally``); if not
+        (another process counted a failure, a transition, Redis lost the circuit), ``success``
+        records it. One read, atomic like every command: a failure stored before it is seen."""
+        return _int(self.client.hget(KEY_PREFIX + key, "healthy")) == generation
+
+    def tally(self, counts: Mapping[tuple[str, str], int]) -> None:
+        """Add ``counts`` ((circuit key, counter field) → n) to the circuits Redis holds, and
+        refresh their TTL."""
+        keys: list[str] = []
+        args: list[int | str] = [self.ttl]
+        for (key, field), n in counts.items():
+            keys.append(KEY_PREFIX + key)
+            args += (field, n)
+        self._tally(keys=keys, args=args)
 
     def failure(
         self,

@@ -5,50 +5,48 @@ a hung operation cannot be killed from outside either, so the caller stops waiti
 is left to finish on its own (it never blocks interpreter exit: the threads are daemons). Give the
 HTTP client a timeout a little below the breaker's, so the request itself is abandoned and the
 thread comes back; the breaker's timeout is the backstop for what the client's does not cover.
+
+The handoff is two ``queue.SimpleQueue`` (implemented in C): the worker's job queue and a queue
+per call for the outcome, so an outcome that arrives after its caller gave up is never read by
+another call. It costs two thread wake-ups per call (about 10 µs on a shared 2-core machine).
 """
 
 from __future__ import annotations
 
+import queue
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, Generic, TypeVar
+from typing import Any, TypeVar
 
 T = TypeVar("T")
+# The operation's result (True, value) or exception (False, exc).
+Outcome = tuple[bool, Any]
+Job = tuple[Callable[..., Any], tuple[Any, ...], Mapping[str, Any], "queue.SimpleQueue[Outcome]"]
 
 
-class _Job(Generic[T]):
-    __slots__ = ("args", "done", "error", "fn", "kwargs", "result")
-
-    def __init__(
-        self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any]
-    ) -> None:
-        self.fn, self.args, self.kwargs = fn, args, kwargs
-        self.result: T  # set by the worker unless it sets ``error``
-        self.error: BaseException | None = None
-        self.done = threading.Lock()
-        self.done.acquire()
+class CallTimedOut(TimeoutError):
+    """The pool stopped waiting (told apart from a TimeoutError the operation raised itself)."""
 
 
 class _Worker:
     def __init__(self, pool: WorkerPool) -> None:
         self.pool = pool
-        self.job: _Job[Any] | None = None
-        self.ready = threading.Lock()
-        self.ready.acquire()
+        self.jobs: queue.SimpleQueue[Job] = queue.SimpleQueue()
         threading.Thread(target=self._loop, name="circuit-breaker-call", daemon=True).start()
 
     def _loop(self) -> None:
         while True:
-            self.ready.acquire()
-            job, self.job = self.job, None
-            if job is None:
-                raise RuntimeError("a worker is woken only after it was given a job")
+            fn, args, kwargs, reply = self.jobs.get()
+            outcome: Outcome
             try:
-                job.result = job.fn(*job.args, **job.kwargs)
+                outcome = (True, fn(*args, **kwargs))
             except BaseException as exc:  # handed to the caller unchanged
-                job.error = exc
-            job.done.release()
+                outcome = (False, exc)
+            # Idle again before the caller wakes: its next call finds this thread, not an empty
+            # pool (which would start a new thread).
             self.pool._idle.append(self)
+            reply.put(outcome)
+            del fn, args, kwargs, reply, outcome  # hold nothing of the call while idle
 
 
 class WorkerPool:
@@ -60,17 +58,18 @@ class WorkerPool:
     def run(
         self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float
     ) -> T:
-        """``fn(*args, **kwargs)``; raises TimeoutError when it has not ended within ``timeout``."""
+        """``fn(*args, **kwargs)``; raises ``CallTimedOut`` when it has not ended in ``timeout``."""
         try:
             worker = self._idle.pop()
         except IndexError:
             worker = _Worker(self)
-        job = _Job(fn, args, kwargs)
-        worker.job = job
-        worker.ready.release()
-        if not job.done.acquire(timeout=timeout):
-            raise TimeoutError
-        if job.error is not None:
-            error, job.error = job.error, None
-            raise error
-        return job.result
+        reply: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+        worker.jobs.put((fn, args, kwargs, reply))
+        try:
+            ok, value = reply.get(timeout=timeout)
+        except queue.Empty:
+            raise CallTimedOut from None
+        if ok:
+            result: T = value
+            return result
+        raise value

@@ -206,6 +206,17 @@ def test_the_operations_exception_reaches_the_caller_unchanged(breaker) -> None:
     assert raised.value is error
 
 
+def test_the_operations_own_timeout_error_is_not_taken_for_the_breakers(breaker) -> None:
+    error = TimeoutError()  # no message, like the one the worker pool used to raise
+
+    def raise_it() -> None:
+        raise error
+
+    with pytest.raises(TimeoutError) as raised:
+        breaker.execute("calcom", raise_it)
+    assert raised.value is error
+
+
 def test_which_exceptions_count_is_configurable(make_breaker) -> None:
     class HTTPError(Exception):
         def __init__(self, status: int) -> None:
@@ -289,6 +300,76 @@ def test_force_open_holds_until_closed_and_reset_forgets(breaker, clock) -> None
     stats = breaker.get_statistics("calcom")
     assert stats["state"] == "closed" and stats["failure_count"] == 0
     assert stats["closed_at"] is None and stats["opened_at"] is None
+
+
+# -- the hot path: what the process trusts, what it counts later -----------------------------
+
+
+def test_open_fails_fast_from_the_cache_and_sees_another_close_within_the_trust(
+    make_breaker, redis_server, clock
+) -> None:
+    breaker, other = make_breaker(), make_breaker()
+    trip(breaker, "calcom")
+    client = redis_server.client()
+    clock.advance(COOLDOWN - 10)
+    with pytest.raises(CircuitOpenError):  # asks Redis: the admission script counts it
+        breaker.execute("calcom", lambda: None)
+    assert client.hget("circuit_breaker:calcom", "n_rejected") == "1"
+    clock.advance(0.5)
+    for _ in range(4):  # served from the cache: no round trip, so Redis has not counted them
+        with pytest.raises(CircuitOpenError, match="is OPEN") as raised:
+            breaker.execute("calcom", lambda: None)
+    assert raised.value.retry_after == pytest.approx(9.5)
+    assert client.hget("circuit_breaker:calcom", "n_rejected") == "1"
+    breaker.flush()
+    assert client.hget("circuit_breaker:calcom", "n_rejected") == "5"
+    other.force_close("calcom")
+    with pytest.raises(CircuitOpenError):  # still within state_cache_seconds (1 s) of asking
+        breaker.execute("calcom", lambda: None)
+    clock.advance(0.5)
+    assert breaker.execute("calcom", lambda: "runs") == "runs"
+
+
+def test_the_cache_never_rejects_past_the_cooldown(breaker, clock) -> None:
+    trip(breaker, "calcom")
+    clock.advance(COOLDOWN - 0.2)
+    with pytest.raises(CircuitOpenError) as raised:  # Redis: reopening in 0.2 s
+        breaker.execute("calcom", lambda: None)
+    assert raised.value.retry_after == pytest.approx(0.2)
+    clock.advance(0.2)  # still within state_cache_seconds of asking, but the cooldown is over
+    assert breaker.execute("calcom", lambda: "probe") == "probe"
+
+
+def test_a_healthy_success_resets_failures_another_process_counted(make_breaker) -> None:
+    ours, other = make_breaker(), make_breaker()
+    ours.execute("calcom", lambda: None)  # learns "closed, no failures"
+    trip(other, "calcom", 2)
+    ours.execute("calcom", lambda: None)  # admitted from the cache; its success still resets
+    assert ours.get_statistics("calcom")["failure_count"] == 0
+    trip(other, "calcom", 2)
+    assert other.get_state("calcom") == "closed"  # two consecutive failures, not four
+
+
+def test_healthy_successes_reach_the_shared_counter_and_refresh_the_ttl(
+    breaker, redis_server
+) -> None:
+    client = redis_server.client()
+    key = "circuit_breaker:calcom"
+    for _ in range(3):
+        breaker.execute("calcom", lambda: None)
+    assert client.hget(key, "n_success") is None  # counted in the process, not per call
+    client.expire(key, 100)
+    breaker.flush()
+    assert client.hget(key, "n_success") == "3" and client.ttl(key) > 100
+    breaker.execute("calcom", lambda: None)
+    deadline = time.monotonic() + 5
+    while client.hget(key, "n_success") != "4" and time.monotonic() < deadline:
+        time.sleep(0.05)  # the background thread reports within a second
+    assert client.hget(key, "n_success") == "4"
+    client.hdel(key, "healthy")  # a circuit written before the field existed
+    breaker.execute("calcom", lambda: None)
+    assert client.hget(key, "healthy") == client.hget(key, "gen")
+    assert client.hget(key, "n_success") == "5"  # counted by the script this time
 
 
 # -- timeouts, async, decorator, context manager -------------------------------------------
@@ -520,6 +601,7 @@ def test_airflow_plugin_shows_every_breaker_to_airflow_users(airflow_api, make_b
     breaker = make_breaker(clock=None)
     trip(breaker, "calcom")
     breaker.execute("appointment_booking:service:1", lambda: None)
+    breaker.flush()  # the healthy successes reach the shared counters within 1 s, or now
     for path in ("state", "metrics", ""):
         assert client.get(f"/booking-guard/breakers/{path}").status_code == 401
     auth = {"Authorization": f"Bearer {token}"}

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import threading
@@ -19,6 +20,7 @@ from booking_circuit_breaker import (
     counts_server_errors,
     retry,
 )
+from booking_circuit_breaker.metrics import LocalCounters
 from booking_circuit_breaker.state import CLOSED, HALF_OPEN, OPEN, LocalCircuit, Snapshot
 from booking_circuit_breaker.workers import WorkerPool
 from tests.helpers import REPO
@@ -150,6 +152,24 @@ def test_worker_pool_cuts_a_hung_call_and_reuses_threads() -> None:
     with pytest.raises(KeyError):
         pool.run({}.__getitem__, ("missing",), {}, 1.0)
     release.set()
+    time.sleep(0.1)  # the cut call ends now: its late outcome must reach no other call
+    assert [pool.run(str, (n,), {}, 1.0) for n in range(4)] == ["0", "1", "2", "3"]
+
+
+def test_local_counters_keep_what_redis_lacks_until_taken_and_a_fork_forgets_it() -> None:
+    counters = LocalCounters()
+    assert counters.add("k", "success", "n_success") is True  # the first: schedule a report
+    assert counters.add("k", "success", "n_success") is False
+    assert counters.add("k", "failure") is False
+    pid = os.fork()
+    if pid == 0:  # the child: what the parent counted is the parent's to report
+        os._exit(0 if counters.unreported_since is None and not counters.take_unreported() else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    taken = counters.take_unreported()
+    assert taken == {("k", "n_success"): 2} and counters.unreported_since is None
+    counters.put_back(taken)
+    assert counters.take_unreported() == taken
+    assert counters.get("k", "success") == 2 and counters.get("k", "failure") == 1
 
 
 def test_local_circuit_follows_the_same_rules() -> None:

@@ -31,10 +31,17 @@ local function count(name)
   redis.call('HINCRBY', H, name, 1)
 end
 
+-- 'healthy' is the generation while closed with no failure counted ('' otherwise): the healthy
+-- path's success is one HGET of it (a success then changes nothing but the counters).
 local function persist()
+  local healthy = ''
+  if s.state == 'closed' and s.failures == 0 and s.last_failure == '' then
+    healthy = s.gen
+  end
   redis.call('HSET', H, 'state', s.state, 'gen', s.gen, 'failures', s.failures,
              'successes', s.successes, 'last_failure', s.last_failure,
-             'opened_at', s.opened_at, 'closed_at', s.closed_at, 'forced', s.forced)
+             'opened_at', s.opened_at, 'closed_at', s.closed_at, 'forced', s.forced,
+             'healthy', healthy)
   redis.call('EXPIRE', H, ttl)
   if not exists then
     redis.call('SADD', INDEX, ARGV[3])

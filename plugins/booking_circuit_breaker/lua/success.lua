@@ -16,7 +16,8 @@ if s.state == 'half_open' then
     go('closed')
   end
 elseif s.state == 'closed' then
-  if s.failures == 0 and s.last_failure == '' then  -- the healthy path: only the TTL moves
+  if s.failures == 0 and s.last_failure == '' then  -- nothing changes but the TTL
+    redis.call('HSET', H, 'healthy', s.gen)  -- for a circuit written before 'healthy' existed
     redis.call('EXPIRE', H, ttl)
     return reply('recorded')
   end
