@@ -1,11 +1,11 @@
 -- Claim a batch of pending items for a re-check, in one round trip (a ClientCursor script).
--- The claim and the re-check stamp are one statement: the items a processor can re-check (a reason
--- with a rule, not re-checked in the last %(recheck_after)s) are locked FOR UPDATE SKIP LOCKED, so a
--- concurrent processor skips them instead of waiting, and stamped checked_at, so one starting after
--- this transaction commits does not take them again. Only checked_at changes: it is in no index
--- and the table's fillfactor (0009) leaves room on the page, so the stamp is a HOT update.
--- bg_review_claimed keeps the claimed items with their entity for the batch's transaction; their
--- entities fill the tables the rules' entity scope reads (rules.py).
+-- The claim and the re-check stamp are one statement: the items a processor can re-check (a
+-- reason with a rule, not re-checked in the last %(recheck_after)s) are locked FOR UPDATE SKIP
+-- LOCKED, so a concurrent processor skips them instead of waiting, and stamped checked_at, so one
+-- starting after this transaction commits does not take them again. Only checked_at changes: it
+-- is in no index and the table's fillfactor (0009) leaves room on the page, so the stamp is a HOT
+-- update. bg_review_claimed keeps the claimed items with their entity for the batch's
+-- transaction; their entities fill the tables the rules' entity scope reads (rules.py).
 CREATE TEMP TABLE bg_review_claimed ON COMMIT DROP AS
 WITH claimed AS (
     UPDATE manual_review_queue q
