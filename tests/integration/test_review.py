@@ -246,9 +246,10 @@ def test_correct_cli_dry_run_then_apply(phantoms) -> None:
 
 
 def test_the_recheck_stamp_keeps_each_item_on_its_page(migrated_db) -> None:
-    """The stamp changes no indexed column and 0009 leaves room on the page: a HOT update, hour
-    after hour (the previous hour's versions are pruned), not a new entry in every index. On
-    full pages every stamped item would move, at each re-check."""
+    """The stamp changes no indexed column and 0009 leaves room on the page: a HOT update, not a
+    new entry in every index. On full pages every stamped item would move. (Later hours reuse
+    the room once the previous stamp's versions are pruned, which waits for every snapshot older
+    than them to end: a concurrent autovacuum ANALYZE, say; not a thing to test.)"""
     plant(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'one')")
     plant(
         migrated_db,
@@ -261,9 +262,5 @@ def test_the_recheck_stamp_keeps_each_item_on_its_page(migrated_db) -> None:
     where = "SELECT id, (ctid::text::point)[0] AS page FROM manual_review_queue ORDER BY id"
     queued = query(migrated_db, where)
     assert len(review.recheck(migrated_db).taken) == 1000
-    stamped = query(migrated_db, where)
-    # The first stamp makes each row 8 bytes longer: a few rows of the fullest pages move.
-    assert len(set(stamped) - set(queued)) < 100
-    for _ in range(2):
-        assert len(review.recheck(migrated_db, recheck_after=timedelta(0)).taken) == 1000
-        assert query(migrated_db, where) == stamped
+    # The stamp makes each row 8 bytes longer: a few rows of the fullest pages move.
+    assert len(set(query(migrated_db, where)) - set(queued)) < 100
