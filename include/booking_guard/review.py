@@ -133,48 +133,44 @@ def recheck(
     """Re-check pending items with their rules; resolve those now consistent (hourly DAG task).
 
     Batch by batch, each in one transaction: claim items ``FOR UPDATE SKIP LOCKED`` (a concurrent
-    processor takes others), run each rule of the batch's reasons once, scoped to the batch's
-    entities, resolve what the rules no longer find. Items with a reason no rule checks (a failed
-    post-booking validation) wait for a person.
+    processor takes others) and stamp them re-checked in the same statement, run each rule of the
+    batch's reasons once, scoped to the batch's entities, resolve what the rules no longer find.
+    A batch smaller than ``batch_rows`` is the last: what it left is another processor's. Items
+    with a reason no rule checks (a failed post-booking validation) wait for a person.
     """
     report = RecheckReport()
     note = "consistent on re-check: the rule no longer finds it"
+    claim = {"reasons": list(RECHECKS), "recheck_after": recheck_after, "limit": batch_rows}
     with connect(url, autocommit=True) as conn:
         while True:
             with conn.transaction():
-                claimed = conn.execute(
-                    load_sql("review/claim.sql"),
-                    {
-                        "reasons": list(RECHECKS),
-                        "recheck_after": recheck_after,
-                        "limit": batch_rows,
-                    },
-                ).fetchall()
-                if not claimed:
-                    break
-                ids = [item_id for item_id, _ in claimed]
-                psycopg.ClientCursor(conn).execute(load_sql("review/scope.sql"), {"ids": ids})
+                claimed = _claim(conn, claim)
+                for reason in sorted({reason for _, reason in claimed}):
+                    conn.execute(
+                        sql.SQL(load_sql("review/still_found.sql")).format(
+                            rule=RECHECKS[reason].query(ScopeKind.ENTITY)
+                        ),
+                        {"reason": reason},
+                    )
                 resolved = conn.execute(
-                    sql.SQL(load_sql("review/recheck.sql")).format(
-                        still=_still_found({reason for _, reason in claimed})
-                    ),
-                    {"ids": ids, "note": note, "actor": SYSTEM_ACTOR},
+                    load_sql("review/resolve.sql"), {"note": note, "actor": SYSTEM_ACTOR}
                 ).fetchall()
-            report.taken += ids
+            report.taken += [item_id for item_id, _ in claimed]
             for reason, count in resolved:
                 report.resolved[reason] = report.resolved.get(reason, 0) + count
+            if len(claimed) < batch_rows:
+                break
     log.info("review re-check: %s", report.summary())
     return report
 
 
-def _still_found(reasons: set[str]) -> sql.Composable:
-    """The scoped rule queries of these reasons, as one (reason, entity_type, entity_id) set."""
-    return sql.SQL(" UNION ALL ").join(
-        sql.SQL(
-            "SELECT {reason}::text AS reason, f.entity_type, f.entity_id FROM ({query}) AS f"
-        ).format(reason=sql.Literal(reason), query=RECHECKS[reason].query(ScopeKind.ENTITY))
-        for reason in sorted(reasons)
-    )
+def _claim(conn: psycopg.Connection, params: dict[str, Any]) -> list[tuple[int, str]]:
+    """Claim and stamp a batch with its scope tables, one round trip; its (id, reason) rows."""
+    cursor = psycopg.ClientCursor(conn)
+    cursor.execute(load_sql("review/claim.sql"), params)
+    while cursor.nextset():  # the script's last statement lists the claimed items
+        pass
+    return cursor.fetchall()
 
 
 def escalate(url: str, settings: Settings) -> int:

@@ -243,3 +243,24 @@ def test_correct_cli_dry_run_then_apply(phantoms) -> None:
     assert applied.returncode == 0
     assert query(phantoms, "SELECT direction FROM calls WHERE id = 50") == [("inbound",)]
     assert corrections.latest_run(phantoms) == 2
+
+
+def test_the_recheck_stamp_keeps_each_item_on_its_page(migrated_db) -> None:
+    """The stamp changes no indexed column and 0009 leaves room on the page: a HOT update, not a
+    new entry in every index. On full pages every stamped item would move. (Later hours reuse
+    the room once the previous stamp's versions are pruned, which waits for every snapshot older
+    than them to end: a concurrent autovacuum ANALYZE, say; not a thing to test.)"""
+    plant(migrated_db, "INSERT INTO companies (id, name) VALUES (1, 'one')")
+    plant(
+        migrated_db,
+        "INSERT INTO calls (id, company_id, direction, appointment_made, session_outcome,"
+        " appointment_link_status) SELECT i, 1, 'inbound', true, 'appointment_booked', 'linked'"
+        " FROM generate_series(1, 1000) i",
+    )
+    detect(migrated_db)
+    review.enqueue(migrated_db)
+    where = "SELECT id, (ctid::text::point)[0] AS page FROM manual_review_queue ORDER BY id"
+    queued = query(migrated_db, where)
+    assert len(review.recheck(migrated_db).taken) == 1000
+    # The stamp makes each row 8 bytes longer: a few rows of the fullest pages move.
+    assert len(set(query(migrated_db, where)) - set(queued)) < 100

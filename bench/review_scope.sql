@@ -1,6 +1,6 @@
--- The entities of the claimed items (%(ids)s), under the names the rules' incremental scope reads
--- (the entity scope of rules.py): the same rule queries, narrowed to these entities. Dropped
--- when the batch's transaction ends.
+-- The re-check baseline's scope: the entities of the pending items (%(ids)s), under the names the
+-- rules' entity scope reads (rules.py), as the re-check built them before it claimed and scoped in
+-- one script. Dropped when the transaction ends.
 CREATE TEMP TABLE bg_scope_calls ON COMMIT DROP AS
 SELECT call_id AS id FROM manual_review_queue
  WHERE id = ANY (%(ids)s) AND appointment_id IS NULL AND call_id IS NOT NULL;
