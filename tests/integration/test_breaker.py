@@ -502,14 +502,21 @@ def test_listeners_hear_each_transition_once(make_breaker, clock) -> None:
     heard: list[tuple[str, str, str]] = []
     for b in (first, second):
         b.add_listener(lambda c: heard.append((c.circuit_key, c.state, c.reason)))
+
+    def settle() -> None:  # each breaker tells its listeners from its own thread
+        first.flush()
+        second.flush()
+
     trip(first, "calcom", 2)
     trip(second, "calcom", 1)
+    settle()
     clock.advance(COOLDOWN)
     first.execute("calcom", lambda: None)
+    settle()
     second.execute("calcom", lambda: None)
+    settle()
     first.force_open("calcom")
-    first.flush()
-    second.flush()
+    settle()
     assert heard == [
         ("calcom", "open", "failure_threshold"),
         ("calcom", "half_open", "cooldown_elapsed"),
