@@ -68,15 +68,17 @@ TASK_ENV = {
 }
 # What autovacuum would have done by the next run; the server here runs with it off.
 AUTOVACUUM = "VACUUM ANALYZE data_consistency_alerts, bg_rule_findings, bg_check_runs"
-# A task process: the interpreter, the alert path's imports, the validation branch's GX import.
+# A task process: the interpreter, the alert path's imports, the DAG file every task process
+# runs (it imports airflow.sdk), and the GX import of the validation branch.
 ALERT_PATH_IMPORTS = (
     "import booking_guard.airflow.tasks, booking_guard.monitor, booking_guard.corrections"
 )
+DAG_FILE = REPO / "dags" / "consistency_monitor.py"
 IMPORTS = {
     "interpreter alone": "pass",
     "+ the alert path's library (tasks, monitor, corrections)": ALERT_PATH_IMPORTS,
-    "+ airflow.sdk (every task process: the DAG file and the runner import it)": (
-        f"{ALERT_PATH_IMPORTS}, airflow.sdk.exceptions"
+    "+ the DAG file consistency_monitor.py (airflow.sdk, the DAG)": (
+        f"{ALERT_PATH_IMPORTS}; import runpy; runpy.run_path({str(DAG_FILE)!r})"
     ),
     "+ great_expectations (the validate branch only)": f"{ALERT_PATH_IMPORTS}, great_expectations",
 }
