@@ -1,4 +1,6 @@
--- An alert's entity lies in the run's window (the temp tables of _scope_window.sql).
-((al.entity_type = 'call' AND al.entity_id IN (SELECT id FROM pg_temp.bg_scope_calls))
- OR (al.entity_type = 'appointment'
-     AND al.entity_id IN (SELECT id FROM pg_temp.bg_scope_appointments)))
+-- An alert's entity lies in the run's window (the temp tables of _scope_window.sql). Written as
+-- one (entity_type, entity_id) list so that the planner can probe the alerts' entity index per
+-- entity of the window: the cost follows the window, not the number of open alerts.
+(al.entity_type, al.entity_id) IN (SELECT 'call', id FROM pg_temp.bg_scope_calls
+                                   UNION ALL
+                                   SELECT 'appointment', id FROM pg_temp.bg_scope_appointments)
