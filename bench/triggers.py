@@ -10,7 +10,9 @@
 - one UPDATE of 50,000 calls that each need a correction (outcome booked, flag false), so each
   writes an audit row: triggers on vs the floor = the same UPDATE with the correction written by
   hand, triggers off, followed by a hand-written set-wise audit ``INSERT … SELECT`` (<= 2x); for
-  reference, the same UPDATE under revision 0003 (one audit INSERT per row) at the end.
+  reference, the same UPDATE under revision 0003 (one audit INSERT per row) at the end;
+- the single-row INSERT again at revisions 0006 and 0003 (migrating down on the same table): what
+  0007's change events and 0004's audit staging each add to a one-row statement.
 
 "Off" is ``ALTER TABLE … DISABLE TRIGGER USER`` inside the measured transaction (foreign-key
 checks stay on in both). Every measured statement is rolled back and the tables vacuumed, on and
@@ -50,6 +52,7 @@ def renamed(suffix: str) -> str:
 
 
 CORRECTED = "UPDATE of calls, each corrected and audited"
+SINGLE = "single-row INSERT of a call (per statement)"
 SYNC = """
     UPDATE calls c
        SET appointment_made = true, appointment_id = a.id, appointment_link_status = 'linked',
@@ -234,7 +237,7 @@ def main() -> None:
             ("UPDATE of calls, watched columns", *on_off(update_watched), 1.5),
             ("UPDATE of calls, other columns", *on_off(update_other), 1.5),
             (
-                "single-row INSERT of a call (per statement)",
+                SINGLE,
                 lambda: single(True),
                 lambda: single(False),
                 1.2,
@@ -252,14 +255,25 @@ def main() -> None:
                 2.0,
             ),
         ]
+
+        def selected(name: str) -> bool:
+            return not args.only or args.only.lower() in name.lower()
+
         for name, on, off, target in measurements:
-            if not args.only or args.only.lower() in name.lower():
+            if selected(name):
                 compare(name, args.runs, on, off, target)
         bare = statistics.median(
             timed(url, insert_appointments, triggers=False) for _ in range(args.runs)
         )
         print(f"{'(bare appointment insert, triggers off)':<50} {bare * 1000:10.3f} ms")
-        if not args.only or args.only.lower() in CORRECTED.lower():
+        # Going down on the same table, what each later revision adds to a single-row insert:
+        # 0007's change events (the event path), 0004's audit staging.
+        if selected(SINGLE):
+            for revision in ("0006", "0003"):
+                migrations.downgrade(url, revision)
+                on, off = (lambda: single(True)), (lambda: single(False))
+                compare(f"(the same at revision {revision})", args.runs, on, off, 1.2)
+        if selected(CORRECTED):
             migrations.downgrade(url, "0003")
             row_by_row = statistics.median(
                 timed(url, update_needing_correction, triggers=True) for _ in range(args.runs)
