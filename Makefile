@@ -85,7 +85,8 @@ test: $(STAMP) services
 	@pg_isready -q -h 127.0.0.1 -p 5432 && redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null \
 		|| { echo "make test needs PostgreSQL and Redis on 127.0.0.1 (5432, 6379)"; exit 1; }
 	@command -v chromium >/dev/null || { echo "setup: Debian's chromium for the headless-browser tests"; \
-		apt-get install -y -q chromium >> var/install.log 2>&1 || { tail -20 var/install.log; exit 1; }; }
+		{ apt-get install -y -q chromium || { apt-get update -q && apt-get install -y -q chromium; }; } \
+			>> var/install.log 2>&1 || { tail -20 var/install.log; exit 1; }; }
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/mypy
