@@ -7,6 +7,7 @@ drives both the Redis scripts and the local state, so cooldowns pass without sle
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
 import threading
 import time
@@ -386,6 +387,29 @@ def test_a_hung_operation_is_cut_at_the_timeout_and_counts_as_failure(make_break
         assert isinstance(raised.value, TimeoutError)
     assert breaker.get_state("calcom") == "open"
     hang.set()
+
+
+def test_a_forked_child_runs_its_timed_calls_on_threads_of_its_own(make_breaker) -> None:
+    breaker = make_breaker(timeout_seconds=0.5)
+    together = threading.Barrier(3)
+    callers = [
+        threading.Thread(target=breaker.execute, args=("calcom", together.wait)) for _ in "abc"
+    ]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    pid = os.fork()
+    if pid == 0:  # the parent's idle workers have no thread here
+        ran: list[int] = []
+        try:
+            for i in range(4):
+                breaker.execute("calcom", ran.append, i)
+        finally:
+            os._exit(0 if ran == [0, 1, 2, 3] else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert breaker.get_state("calcom") == "closed"
+    assert breaker.execute("calcom", lambda: "parent") == "parent"
 
 
 def test_execute_async(make_breaker) -> None:
