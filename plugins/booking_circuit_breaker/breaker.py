@@ -1,11 +1,11 @@
 """``CircuitBreaker``: one breaker per service key, shared by every process through Redis.
 
 The hot path: a call admitted while the circuit is closed costs one Redis round trip, its
-outcome. A success is one HGET of the circuit's ``healthy`` field (closed under this generation
-with no failure counted: the success changes nothing), as cheap as a GET; otherwise, or for a
-failure, an outcome script records it. The process trusts what Redis last said for at most
-``state_cache_seconds`` (under half the cooldown) from when it asked, so no call runs unadmitted
-while another process holds half-open probes:
+outcome. A success is one HMGET of the circuit's state, generation, failure count and last
+failure (closed under this generation with no failure counted: the success changes nothing);
+otherwise, or for a failure, an outcome script records it. The process trusts what Redis last
+said for at most ``state_cache_seconds`` (under half the cooldown) from when it asked, so no call
+runs unadmitted while another process holds half-open probes:
 
 - "closed": calls are admitted without asking;
 - "open, reopening in N s": calls are rejected without asking until then (fast fail); a

@@ -367,10 +367,35 @@ def test_healthy_successes_reach_the_shared_counter_and_refresh_the_ttl(
     while client.hget(key, "n_success") != "4" and time.monotonic() < deadline:
         time.sleep(0.05)  # the background thread reports within a second
     assert client.hget(key, "n_success") == "4"
-    client.hdel(key, "healthy")  # a circuit written before the field existed
-    breaker.execute("calcom", lambda: None)
-    assert client.hget(key, "healthy") == client.hget(key, "gen")
-    assert client.hget(key, "n_success") == "5"  # counted by the script this time
+
+
+@pytest.mark.parametrize("stale_field", [None, "healthy"])
+def test_a_success_is_healthy_only_by_the_circuits_own_fields(
+    breaker, redis_server, clock, stale_field
+) -> None:
+    """A process of another release (a rolling deploy) keeps no derived field, or a stale one,
+    when it counts a failure or opens the circuit: this process must see it anyway."""
+    client = redis_server.client()
+    key = "circuit_breaker:calcom"
+    breaker.execute("calcom", lambda: None)  # learns "closed under this generation"
+    gen = int(client.hget(key, "gen"))
+    stale = {stale_field: gen} if stale_field else {}
+    client.hset(key, mapping={"failures": 2, "last_failure": round(clock.now * 1000), **stale})
+    breaker.execute("calcom", lambda: None)  # admitted from the cache; its success resets them
+    assert breaker.get_statistics("calcom")["failure_count"] == 0
+    assert client.hget(key, "healthy") is None  # the previous release's readers find none
+    opened = round(clock.now * 1000)
+    client.hset(
+        key,
+        mapping={"state": "open", "gen": gen + 1, "failures": 3, "opened_at": opened, **stale},
+    )
+    breaker.execute("calcom", lambda: None)  # still admitted from the cache, but not healthy
+    ran: list[int] = []
+    for i in range(3):  # so the process asks Redis again instead of trusting "closed"
+        with pytest.raises(CircuitOpenError):
+            breaker.execute("calcom", ran.append, i)
+        clock.advance(0.4)
+    assert ran == []
 
 
 # -- timeouts, async, decorator, context manager -------------------------------------------
