@@ -13,8 +13,8 @@ runs unadmitted while another process holds half-open probes:
 
 The healthy successes and the rejections served from the cache are counted in the process and
 added to the circuit's shared counters (with its TTL refresh) by the background thread within
-``COUNTS_REPORT_SECONDS`` (``flush`` and ``close`` add them at once); a process killed outright
-loses at most that much of them.
+``COUNTS_REPORT_SECONDS`` (``flush`` and ``close`` add them at once, and so does the normal exit
+of the interpreter, best effort); a process killed outright loses at most that much of them.
 
 An outcome recorded under an older generation is discarded. Everything else (half-open, unknown,
 trust expired) asks Redis first. While Redis is unreachable a local breaker seeded from
@@ -24,12 +24,15 @@ PostgreSQL decides, or, for a fail-closed service, every call is rejected.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import inspect
 import itertools
 import logging
 import os
 import threading
 import time
+import weakref
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -135,6 +138,7 @@ class CircuitBreaker:
         self._token_prefix = f"{os.getpid()}-{id(self):x}-"
         self.counters = metrics.LocalCounters()
         self._routes: dict[str, _Route] = {}
+        _LIVE.add(self)
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -668,6 +672,19 @@ class CircuitBreaker:
             except Exception:
                 log.exception("circuit breaker listener %r failed", listener)
 
+
+_LIVE: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()  # reported at the interpreter's exit
+
+
+def _report_at_exit() -> None:
+    """The background thread is a daemon: the counts it has not reported yet would be lost at a
+    normal exit without ``close()``. Best effort: an exit never fails because of them."""
+    for breaker in list(_LIVE):
+        with contextlib.suppress(Exception):
+            breaker._report_counts(due_now=True)
+
+
+atexit.register(_report_at_exit)
 
 _REASONS: dict[tuple[str | None, str], str] = {
     (CLOSED, OPEN): "failure_threshold",

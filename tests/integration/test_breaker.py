@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -22,7 +23,7 @@ from booking_circuit_breaker import (
     ServiceSettings,
     counts_server_errors,
 )
-from tests.helpers import RedisServer, cli, query
+from tests.helpers import REPO, RedisServer, cli, query
 
 COOLDOWN = 30.0
 
@@ -367,6 +368,18 @@ def test_healthy_successes_reach_the_shared_counter_and_refresh_the_ttl(
     while client.hget(key, "n_success") != "4" and time.monotonic() < deadline:
         time.sleep(0.05)  # the background thread reports within a second
     assert client.hget(key, "n_success") == "4"
+
+
+def test_counts_not_yet_reported_reach_redis_at_a_normal_exit(redis_server) -> None:
+    code = (
+        "from booking_circuit_breaker import CircuitBreaker\n"
+        f"b = CircuitBreaker(redis_url={redis_server.url!r}, timeout_seconds=0)\n"
+        "for _ in range(50):\n"
+        "    b.execute('calcom', lambda: None)\n"
+    )  # no close(), no flush(): the counts wait for the background thread (a daemon)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "50"
 
 
 @pytest.mark.parametrize("stale_field", [None, "healthy"])
