@@ -33,6 +33,7 @@ import os
 import threading
 import time
 import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -608,7 +609,12 @@ class CircuitBreaker:
 
     def _report_counts(self, due_now: bool = False) -> float | None:
         """Add the counts kept in the process to Redis once they are due; the wait until they
-        are. Kept while Redis is down (reported once it is back)."""
+        are. Kept while Redis is down (reported once it is back).
+
+        At most once: counts whose command may have reached Redis (a late reply, a connection
+        lost while waiting for it) are dropped, since putting them back could add them twice;
+        only a connection refused, so nothing was sent, puts them back. A late reply alone does
+        not switch the process to local state: its next round trip on a call path decides."""
         since = self.counters.unreported_since
         if since is None or not self._redis_up():
             return None
@@ -620,9 +626,14 @@ class CircuitBreaker:
             return None
         try:
             self._shared.tally(counts)
-        except redis.RedisError as exc:
-            self.counters.put_back(counts)
+        except redis.ConnectionError as exc:
+            if isinstance(exc.__context__, ConnectionRefusedError):  # raised while connecting
+                self.counters.put_back(counts)
+            else:
+                _log_dropped(counts, exc)
             self._lost_redis(exc)
+        except redis.RedisError as exc:
+            _log_dropped(counts, exc)
         return None
 
     def _watch_redis(self) -> float | None:
@@ -671,6 +682,15 @@ class CircuitBreaker:
                 listener(change)
             except Exception:
                 log.exception("circuit breaker listener %r failed", listener)
+
+
+def _log_dropped(counts: Counter[tuple[str, str]], exc: Exception) -> None:
+    log.warning(
+        "circuit breaker: %d count(s) not added to the shared counters (%s; the command may"
+        " have run, so they are not sent again)",
+        sum(counts.values()),
+        type(exc).__name__,
+    )
 
 
 _LIVE: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()  # reported at the interpreter's exit

@@ -382,6 +382,47 @@ def test_counts_not_yet_reported_reach_redis_at_a_normal_exit(redis_server) -> N
     assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "50"
 
 
+def test_counts_whose_report_got_no_reply_are_dropped_not_added_twice(
+    make_breaker, redis_server
+) -> None:
+    breaker = make_breaker(clock=None, timeout_seconds=0, redis_timeout_seconds=0.1)
+    client = redis_server.client()
+    key = "circuit_breaker:calcom"
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    breaker.flush()
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    busy = (  # Redis runs one command at a time: the report waits behind this one
+        "local t = redis.call('TIME') local stop = t[1] * 1e6 + t[2] + 600000"
+        " repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop return 1"
+    )
+    blocker = threading.Thread(target=lambda: redis_server.client().eval(busy, 0))
+    blocker.start()
+    time.sleep(0.1)
+    breaker.flush()  # the report is sent, its reply comes after the 0.1 s Redis timeout
+    assert breaker.shared_state_up  # a late reply is no outage
+    blocker.join()
+    breaker.flush()
+    assert client.hget(key, "n_success") == "10"  # added once, by the late report
+
+
+def test_counts_redis_refused_wait_for_it_to_return(make_breaker, redis_server) -> None:
+    breaker = make_breaker(clock=None, timeout_seconds=0, redis_retry_seconds=0.2)
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    redis_server.stop()
+    breaker.flush()  # connection refused: nothing was sent, the counts wait
+    assert not breaker.shared_state_up
+    redis_server.start()
+    deadline = time.monotonic() + 10
+    while not breaker.shared_state_up and time.monotonic() < deadline:
+        time.sleep(0.05)
+    breaker.execute("calcom", lambda: None)  # Redis holds the circuit again (restored)
+    breaker.flush()
+    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "6"
+
+
 @pytest.mark.parametrize("stale_field", [None, "healthy"])
 def test_a_success_is_healthy_only_by_the_circuits_own_fields(
     breaker, redis_server, clock, stale_field
