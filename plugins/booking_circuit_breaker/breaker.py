@@ -90,7 +90,7 @@ class _Route(NamedTuple):
 
 class _Known(NamedTuple):
     """What Redis last said of a circuit, acted on without asking until ``trusted_until``
-    (this process's clock): closed, or open until ``open_until``."""
+    (this process's monotonic clock): closed, or open until ``open_until``."""
 
     state: str
     generation: int
@@ -122,7 +122,10 @@ class CircuitBreaker:
         self.tenant = tenant
         self.company_id = int(tenant) if tenant is not None and str(tenant).isdigit() else None
         self._clock = clock
-        self._time = clock or time.time
+        self._time = clock or time.time  # timestamps (the local breaker's, stored)
+        # Deadlines kept in the process (the cache's trust, open-until): a step of the wall
+        # clock (NTP) must neither stretch nor cut them.
+        self._ticks = clock or time.monotonic
         self._shared = SharedState(
             connect(settings.redis_url, settings.redis_timeout_seconds), settings.state_ttl_seconds
         )
@@ -338,7 +341,7 @@ class CircuitBreaker:
         if redis_up:
             known = self._cache.get(full)
             if known is not None:
-                now = self._time()
+                now = self._ticks()
                 if now < known.trusted_until:
                     if known.state == CLOSED:
                         return _Permit(key, full, service, trust, known.generation, None, True)
@@ -346,7 +349,7 @@ class CircuitBreaker:
                     raise CircuitOpenError(key, known.open_until - now)
         token = f"{self._token_prefix}{next(self._tokens)}"
         if redis_up:
-            sent = self._time()
+            sent = self._ticks()
             try:
                 verdict = self._shared_call(
                     full,
@@ -425,7 +428,7 @@ class CircuitBreaker:
         service, full = permit.service, permit.full_key
         event = "failure" if failed else "success"
         if permit.shared and self._redis_down_since is None:
-            sent = self._time()
+            sent = self._ticks()
             try:
                 if (  # the healthy path: a success of a call admitted while closed
                     not failed
@@ -488,7 +491,7 @@ class CircuitBreaker:
     def _force(self, key: str, action: str) -> None:
         full, _, trust = self._route(key)
         if self._redis_up():
-            sent = self._time()
+            sent = self._ticks()
             try:
                 verdict = self._shared.force(full, self._now_ms(), action)
             except redis.RedisError as exc:
@@ -583,7 +586,7 @@ class CircuitBreaker:
         with self._lock:
             if self._redis_down_since is not None:
                 return
-            self._redis_down_since = self._time()
+            self._redis_down_since = self._ticks()
             self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
             self._cache.clear()
             seeds: list[Snapshot] = []
@@ -649,7 +652,7 @@ class CircuitBreaker:
             self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
             return self.settings.redis_retry_seconds
         with self._lock:
-            down_for = self._time() - self._redis_down_since
+            down_for = self._ticks() - self._redis_down_since
             self._redis_down_since = None
             self._local = {}
         log.warning(

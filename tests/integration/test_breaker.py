@@ -332,6 +332,23 @@ def test_open_fails_fast_from_the_cache_and_sees_another_close_within_the_trust(
     assert breaker.execute("calcom", lambda: "runs") == "runs"
 
 
+def test_a_wall_clock_step_back_does_not_stretch_the_caches_trust(
+    make_breaker, monkeypatch
+) -> None:
+    step = [0.0]
+    wall = time.time
+    monkeypatch.setattr(time, "time", lambda: wall() + step[0])  # before the breaker reads it
+    breaker = make_breaker(clock=None, state_cache_seconds=0.3)
+    other = make_breaker(clock=None)
+    trip(breaker, "calcom")
+    with pytest.raises(CircuitOpenError):  # Redis: open; the process trusts it for 0.3 s
+        breaker.execute("calcom", lambda: None)
+    step[0] = -3600.0  # NTP steps the wall clock back an hour
+    other.force_close("calcom")
+    time.sleep(0.5)
+    assert breaker.execute("calcom", lambda: "runs") == "runs"
+
+
 def test_the_cache_never_rejects_past_the_cooldown(breaker, clock) -> None:
     trip(breaker, "calcom")
     clock.advance(COOLDOWN - 0.2)
