@@ -88,9 +88,14 @@ class _Route(NamedTuple):
     trust_seconds: float
 
 
+# A cached state that admits nothing without asking Redis (half-open, or open with no known
+# reopening time); it keeps the generation so that an older reply cannot replace it.
+_ASK = "ask"
+
+
 class _Known(NamedTuple):
     """What Redis last said of a circuit, acted on without asking until ``trusted_until``
-    (this process's monotonic clock): closed, or open until ``open_until``."""
+    (this process's monotonic clock): closed, open until ``open_until``, or ``_ASK``."""
 
     state: str
     generation: int
@@ -134,6 +139,7 @@ class CircuitBreaker:
         self._workers = WorkerPool()
         self._listeners: list[Listener] = []
         self._cache: dict[str, _Known] = {}
+        self._cache_lock = threading.Lock()
         self._local: dict[str, LocalCircuit] = {}
         self._lock = threading.RLock()
         self._redis_down_since: float | None = None
@@ -345,8 +351,9 @@ class CircuitBreaker:
                 if now < known.trusted_until:
                     if known.state == CLOSED:
                         return _Permit(key, full, service, trust, known.generation, None, True)
-                    self._count(full, "rejected", "n_rejected")
-                    raise CircuitOpenError(key, known.open_until - now)
+                    if known.state == OPEN:
+                        self._count(full, "rejected", "n_rejected")
+                        raise CircuitOpenError(key, known.open_until - now)
         token = f"{self._token_prefix}{next(self._tokens)}"
         if redis_up:
             sent = self._ticks()
@@ -437,7 +444,7 @@ class CircuitBreaker:
                     and self._shared.healthy(full, permit.generation)
                 ):
                     trusted_until = sent + permit.trust_seconds
-                    self._cache[full] = _Known(CLOSED, permit.generation, trusted_until, 0.0)
+                    self._learn(full, _Known(CLOSED, permit.generation, trusted_until, 0.0), sent)
                     self._count(full, event, "n_success")
                     return
                 threshold = service.failure_threshold if failed else service.success_threshold
@@ -517,13 +524,13 @@ class CircuitBreaker:
         if sent is not None:
             trusted_until = sent + trust
             if s.state == CLOSED:
-                self._cache[full] = _Known(CLOSED, s.generation, trusted_until, 0.0)
+                known = _Known(CLOSED, s.generation, trusted_until, 0.0)
             elif verdict.verdict == "reject":  # open, inside its cooldown (or forced open)
                 open_until = sent + verdict.retry_after
-                until = min(trusted_until, open_until)
-                self._cache[full] = _Known(OPEN, s.generation, until, open_until)
+                known = _Known(OPEN, s.generation, min(trusted_until, open_until), open_until)
             else:
-                self._cache.pop(full, None)
+                known = _Known(_ASK, s.generation, trusted_until, 0.0)
+            self._learn(full, known, sent)
         if verdict.transition is None:
             return
         self.counters.add(full, f"to_{verdict.transition}")
@@ -540,6 +547,20 @@ class CircuitBreaker:
                 snapshot=s,
             )
         )
+
+    def _learn(self, full: str, known: _Known, sent: float) -> None:
+        """Cache what a reply to a question asked at ``sent`` said, unless the cache holds a
+        newer generation still trusted then: replies of concurrent calls arrive in any order,
+        and an older one must not undo what a newer one taught (an expired entry gives way to
+        any reply: Redis may have restored the circuit from an older durable copy)."""
+        with self._cache_lock:
+            current = self._cache.get(full)
+            if (
+                current is None
+                or current.generation <= known.generation
+                or current.trusted_until <= sent
+            ):
+                self._cache[full] = known
 
     def _snapshot(self, key: str) -> Snapshot:
         full = self._full(key)

@@ -349,6 +349,32 @@ def test_a_wall_clock_step_back_does_not_stretch_the_caches_trust(
     assert breaker.execute("calcom", lambda: "runs") == "runs"
 
 
+def test_an_older_reply_does_not_undo_what_a_newer_one_taught(breaker, monkeypatch) -> None:
+    breaker.execute("calcom", lambda: None)  # learns "closed"
+    healthy = breaker._shared.healthy
+    answered, resume = threading.Event(), threading.Event()
+
+    def late_healthy(key: str, generation: int) -> bool:
+        said = healthy(key, generation)  # Redis: healthy ...
+        answered.set()
+        resume.wait(5)  # ... but the thread is descheduled before it caches "closed"
+        return said
+
+    monkeypatch.setattr(breaker._shared, "healthy", late_healthy)
+    late = threading.Thread(target=breaker.execute, args=("calcom", lambda: None))
+    late.start()
+    assert answered.wait(5)
+    monkeypatch.setattr(breaker._shared, "healthy", healthy)
+    trip(breaker, "calcom")  # meanwhile this process opens the circuit
+    resume.set()
+    late.join()
+    ran: list[int] = []
+    for i in range(3):
+        with pytest.raises(CircuitOpenError):
+            breaker.execute("calcom", ran.append, i)
+    assert ran == []
+
+
 def test_the_cache_never_rejects_past_the_cooldown(breaker, clock) -> None:
     trip(breaker, "calcom")
     clock.advance(COOLDOWN - 0.2)
