@@ -315,6 +315,7 @@ class CircuitBreaker:
         return self._keeper.flush(timeout)
 
     def close(self) -> None:
+        _LIVE.discard(self)
         self.flush()
         self._keeper.stop()
         self._shared.client.close()
