@@ -1,11 +1,11 @@
 """``CircuitBreaker``: one breaker per service key, shared by every process through Redis.
 
 The hot path: a call admitted while the circuit is closed costs one Redis round trip, its
-outcome. A success is one HGET of the circuit's ``healthy`` field (closed under this generation
-with no failure counted: the success changes nothing), as cheap as a GET; otherwise, or for a
-failure, an outcome script records it. The process trusts what Redis last said for at most
-``state_cache_seconds`` (under half the cooldown) from when it asked, so no call runs unadmitted
-while another process holds half-open probes:
+outcome. A success is one HMGET of the circuit's state, generation, failure count and last
+failure (closed under this generation with no failure counted: the success changes nothing);
+otherwise, or for a failure, an outcome script records it. The process trusts what Redis last
+said for at most ``state_cache_seconds`` (under half the cooldown) from when it asked, so no call
+runs unadmitted while another process holds half-open probes:
 
 - "closed": calls are admitted without asking;
 - "open, reopening in N s": calls are rejected without asking until then (fast fail); a
@@ -13,8 +13,8 @@ while another process holds half-open probes:
 
 The healthy successes and the rejections served from the cache are counted in the process and
 added to the circuit's shared counters (with its TTL refresh) by the background thread within
-``COUNTS_REPORT_SECONDS`` (``flush`` and ``close`` add them at once); a process killed outright
-loses at most that much of them.
+``COUNTS_REPORT_SECONDS`` (``flush`` and ``close`` add them at once, and so does the normal exit
+of the interpreter, best effort); a process killed outright loses at most that much of them.
 
 An outcome recorded under an older generation is discarded. Everything else (half-open, unknown,
 trust expired) asks Redis first. While Redis is unreachable a local breaker seeded from
@@ -24,12 +24,16 @@ PostgreSQL decides, or, for a fail-closed service, every call is rejected.
 from __future__ import annotations
 
 import asyncio
+import atexit
+import contextlib
 import inspect
 import itertools
 import logging
 import os
 import threading
 import time
+import weakref
+from collections import Counter
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -84,9 +88,14 @@ class _Route(NamedTuple):
     trust_seconds: float
 
 
+# A cached state that admits nothing without asking Redis (half-open, or open with no known
+# reopening time); it keeps the generation so that an older reply cannot replace it.
+_ASK = "ask"
+
+
 class _Known(NamedTuple):
     """What Redis last said of a circuit, acted on without asking until ``trusted_until``
-    (this process's clock): closed, or open until ``open_until``."""
+    (this process's monotonic clock): closed, open until ``open_until``, or ``_ASK``."""
 
     state: str
     generation: int
@@ -118,7 +127,10 @@ class CircuitBreaker:
         self.tenant = tenant
         self.company_id = int(tenant) if tenant is not None and str(tenant).isdigit() else None
         self._clock = clock
-        self._time = clock or time.time
+        self._time = clock or time.time  # timestamps (the local breaker's, stored)
+        # Deadlines kept in the process (the cache's trust, open-until): a step of the wall
+        # clock (NTP) must neither stretch nor cut them.
+        self._ticks = clock or time.monotonic
         self._shared = SharedState(
             connect(settings.redis_url, settings.redis_timeout_seconds), settings.state_ttl_seconds
         )
@@ -127,6 +139,7 @@ class CircuitBreaker:
         self._workers = WorkerPool()
         self._listeners: list[Listener] = []
         self._cache: dict[str, _Known] = {}
+        self._cache_lock = threading.Lock()
         self._local: dict[str, LocalCircuit] = {}
         self._lock = threading.RLock()
         self._redis_down_since: float | None = None
@@ -135,6 +148,7 @@ class CircuitBreaker:
         self._token_prefix = f"{os.getpid()}-{id(self):x}-"
         self.counters = metrics.LocalCounters()
         self._routes: dict[str, _Route] = {}
+        _LIVE.add(self)
 
     # -- the contract ---------------------------------------------------------------------
 
@@ -301,6 +315,7 @@ class CircuitBreaker:
         return self._keeper.flush(timeout)
 
     def close(self) -> None:
+        _LIVE.discard(self)
         self.flush()
         self._keeper.stop()
         self._shared.client.close()
@@ -333,15 +348,16 @@ class CircuitBreaker:
         if redis_up:
             known = self._cache.get(full)
             if known is not None:
-                now = self._time()
+                now = self._ticks()
                 if now < known.trusted_until:
                     if known.state == CLOSED:
                         return _Permit(key, full, service, trust, known.generation, None, True)
-                    self._count(full, "rejected", "n_rejected")
-                    raise CircuitOpenError(key, known.open_until - now)
+                    if known.state == OPEN:
+                        self._count(full, "rejected", "n_rejected")
+                        raise CircuitOpenError(key, known.open_until - now)
         token = f"{self._token_prefix}{next(self._tokens)}"
         if redis_up:
-            sent = self._time()
+            sent = self._ticks()
             try:
                 verdict = self._shared_call(
                     full,
@@ -420,7 +436,7 @@ class CircuitBreaker:
         service, full = permit.service, permit.full_key
         event = "failure" if failed else "success"
         if permit.shared and self._redis_down_since is None:
-            sent = self._time()
+            sent = self._ticks()
             try:
                 if (  # the healthy path: a success of a call admitted while closed
                     not failed
@@ -429,7 +445,7 @@ class CircuitBreaker:
                     and self._shared.healthy(full, permit.generation)
                 ):
                     trusted_until = sent + permit.trust_seconds
-                    self._cache[full] = _Known(CLOSED, permit.generation, trusted_until, 0.0)
+                    self._learn(full, _Known(CLOSED, permit.generation, trusted_until, 0.0), sent)
                     self._count(full, event, "n_success")
                     return
                 threshold = service.failure_threshold if failed else service.success_threshold
@@ -483,7 +499,7 @@ class CircuitBreaker:
     def _force(self, key: str, action: str) -> None:
         full, _, trust = self._route(key)
         if self._redis_up():
-            sent = self._time()
+            sent = self._ticks()
             try:
                 verdict = self._shared.force(full, self._now_ms(), action)
             except redis.RedisError as exc:
@@ -509,13 +525,13 @@ class CircuitBreaker:
         if sent is not None:
             trusted_until = sent + trust
             if s.state == CLOSED:
-                self._cache[full] = _Known(CLOSED, s.generation, trusted_until, 0.0)
+                known = _Known(CLOSED, s.generation, trusted_until, 0.0)
             elif verdict.verdict == "reject":  # open, inside its cooldown (or forced open)
                 open_until = sent + verdict.retry_after
-                until = min(trusted_until, open_until)
-                self._cache[full] = _Known(OPEN, s.generation, until, open_until)
+                known = _Known(OPEN, s.generation, min(trusted_until, open_until), open_until)
             else:
-                self._cache.pop(full, None)
+                known = _Known(_ASK, s.generation, trusted_until, 0.0)
+            self._learn(full, known, sent)
         if verdict.transition is None:
             return
         self.counters.add(full, f"to_{verdict.transition}")
@@ -532,6 +548,20 @@ class CircuitBreaker:
                 snapshot=s,
             )
         )
+
+    def _learn(self, full: str, known: _Known, sent: float) -> None:
+        """Cache what a reply to a question asked at ``sent`` said, unless the cache holds a
+        newer generation still trusted then: replies of concurrent calls arrive in any order,
+        and an older one must not undo what a newer one taught (an expired entry gives way to
+        any reply: Redis may have restored the circuit from an older durable copy)."""
+        with self._cache_lock:
+            current = self._cache.get(full)
+            if (
+                current is None
+                or current.generation <= known.generation
+                or current.trusted_until <= sent
+            ):
+                self._cache[full] = known
 
     def _snapshot(self, key: str) -> Snapshot:
         full = self._full(key)
@@ -578,7 +608,7 @@ class CircuitBreaker:
         with self._lock:
             if self._redis_down_since is not None:
                 return
-            self._redis_down_since = self._time()
+            self._redis_down_since = self._ticks()
             self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
             self._cache.clear()
             seeds: list[Snapshot] = []
@@ -604,7 +634,12 @@ class CircuitBreaker:
 
     def _report_counts(self, due_now: bool = False) -> float | None:
         """Add the counts kept in the process to Redis once they are due; the wait until they
-        are. Kept while Redis is down (reported once it is back)."""
+        are. Kept while Redis is down (reported once it is back).
+
+        At most once: counts whose command may have reached Redis (a late reply, a connection
+        lost while waiting for it) are dropped, since putting them back could add them twice;
+        only a connection refused, so nothing was sent, puts them back. A late reply alone does
+        not switch the process to local state: its next round trip on a call path decides."""
         since = self.counters.unreported_since
         if since is None or not self._redis_up():
             return None
@@ -616,9 +651,14 @@ class CircuitBreaker:
             return None
         try:
             self._shared.tally(counts)
-        except redis.RedisError as exc:
-            self.counters.put_back(counts)
+        except redis.ConnectionError as exc:
+            if isinstance(exc.__context__, ConnectionRefusedError):  # raised while connecting
+                self.counters.put_back(counts)
+            else:
+                _log_dropped(counts, exc)
             self._lost_redis(exc)
+        except redis.RedisError as exc:
+            _log_dropped(counts, exc)
         return None
 
     def _watch_redis(self) -> float | None:
@@ -634,7 +674,7 @@ class CircuitBreaker:
             self._redis_retry_at = time.monotonic() + self.settings.redis_retry_seconds
             return self.settings.redis_retry_seconds
         with self._lock:
-            down_for = self._time() - self._redis_down_since
+            down_for = self._ticks() - self._redis_down_since
             self._redis_down_since = None
             self._local = {}
         log.warning(
@@ -668,6 +708,28 @@ class CircuitBreaker:
             except Exception:
                 log.exception("circuit breaker listener %r failed", listener)
 
+
+def _log_dropped(counts: Counter[tuple[str, str]], exc: Exception) -> None:
+    log.warning(
+        "circuit breaker: %d count(s) not added to the shared counters (%s; the command may"
+        " have run, so they are not sent again)",
+        sum(counts.values()),
+        type(exc).__name__,
+    )
+
+
+_LIVE: weakref.WeakSet[CircuitBreaker] = weakref.WeakSet()  # reported at the interpreter's exit
+
+
+def _report_at_exit() -> None:
+    """The background thread is a daemon: the counts it has not reported yet would be lost at a
+    normal exit without ``close()``. Best effort: an exit never fails because of them."""
+    for breaker in list(_LIVE):
+        with contextlib.suppress(Exception):
+            breaker._report_counts(due_now=True)
+
+
+atexit.register(_report_at_exit)
 
 _REASONS: dict[tuple[str | None, str], str] = {
     (CLOSED, OPEN): "failure_threshold",

@@ -1,8 +1,8 @@
 """Shared state in Redis: one atomic script per change, Redis' clock unless a test injects one.
 
 Every script but one is ``common.lua`` (read the circuit, build the reply) followed by its own
-part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HGET of the
-circuit's ``healthy`` field, which the scripts keep.
+part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HMGET of
+the circuit's state, generation, failure count and last failure.
 """
 
 from __future__ import annotations
@@ -21,6 +21,8 @@ from booking_circuit_breaker.state import Snapshot, Verdict
 LUA_DIR = Path(__file__).with_name("lua")
 KEY_PREFIX = "circuit_breaker:"
 INDEX_KEY = KEY_PREFIX + "index"
+# What tells a healthy success (``SharedState.healthy``), named as the scripts name them.
+HEALTH_FIELDS = ("state", "gen", "failures", "last_failure")
 # A script's reply, as common.lua builds it: bulk strings (bytes) and integers.
 Reply = Sequence[Any]
 
@@ -91,8 +93,16 @@ class SharedState:
         """Is the circuit still closed under ``generation``, with no failure counted? Then a
         success of a call admitted under it changes nothing but the counters (``tally``); if not
         (another process counted a failure, a transition, Redis lost the circuit), ``success``
-        records it. One read, atomic like every command: a failure stored before it is seen."""
-        return _int(self.client.hget(KEY_PREFIX + key, "healthy")) == generation
+        records it. One read of the fields every release of the scripts writes (no derived
+        field a writer might not keep), atomic like every command: a failure stored before it
+        is seen."""
+        state, gen, failures, last_failure = self.client.hmget(KEY_PREFIX + key, HEALTH_FIELDS)
+        return (
+            state == b"closed"
+            and (_int(gen) or 0) == generation
+            and not _int(failures)
+            and _int(last_failure) is None
+        )
 
     def tally(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Add ``counts`` ((circuit key, counter field) → n) to the circuits Redis holds, and

@@ -13,8 +13,10 @@ another call. It costs two thread wake-ups per call (about 10 µs on a shared 2-
 
 from __future__ import annotations
 
+import os
 import queue
 import threading
+import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -22,6 +24,7 @@ T = TypeVar("T")
 # The operation's result (True, value) or exception (False, exc).
 Outcome = tuple[bool, Any]
 Job = tuple[Callable[..., Any], tuple[Any, ...], Mapping[str, Any], "queue.SimpleQueue[Outcome]"]
+_POOLS: weakref.WeakSet[WorkerPool] = weakref.WeakSet()  # emptied in a forked child
 
 
 class CallTimedOut(TimeoutError):
@@ -54,6 +57,13 @@ class WorkerPool:
 
     def __init__(self) -> None:
         self._idle: list[_Worker] = []
+        _POOLS.add(self)
+
+    def _forked(self) -> None:
+        """In a forked child: only the forking thread exists; a call handed to an idle worker
+        of the parent would wait for a thread that is not there, time out and count as a
+        failure without the operation ever running."""
+        self._idle = []
 
     def run(
         self, fn: Callable[..., T], args: tuple[Any, ...], kwargs: Mapping[str, Any], timeout: float
@@ -73,3 +83,11 @@ class WorkerPool:
             result: T = value
             return result
         raise value
+
+
+def _after_fork_in_child() -> None:
+    for pool in list(_POOLS):
+        pool._forked()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -7,7 +7,9 @@ drives both the Redis scripts and the local state, so cooldowns pass without sle
 from __future__ import annotations
 
 import asyncio
+import os
 import subprocess
+import sys
 import threading
 import time
 
@@ -21,7 +23,7 @@ from booking_circuit_breaker import (
     ServiceSettings,
     counts_server_errors,
 )
-from tests.helpers import RedisServer, cli, query
+from tests.helpers import REPO, RedisServer, cli, query
 
 COOLDOWN = 30.0
 
@@ -330,6 +332,49 @@ def test_open_fails_fast_from_the_cache_and_sees_another_close_within_the_trust(
     assert breaker.execute("calcom", lambda: "runs") == "runs"
 
 
+def test_a_wall_clock_step_back_does_not_stretch_the_caches_trust(
+    make_breaker, monkeypatch
+) -> None:
+    step = [0.0]
+    wall = time.time
+    monkeypatch.setattr(time, "time", lambda: wall() + step[0])  # before the breaker reads it
+    breaker = make_breaker(clock=None, state_cache_seconds=0.3)
+    other = make_breaker(clock=None)
+    trip(breaker, "calcom")
+    with pytest.raises(CircuitOpenError):  # Redis: open; the process trusts it for 0.3 s
+        breaker.execute("calcom", lambda: None)
+    step[0] = -3600.0  # NTP steps the wall clock back an hour
+    other.force_close("calcom")
+    time.sleep(0.5)
+    assert breaker.execute("calcom", lambda: "runs") == "runs"
+
+
+def test_an_older_reply_does_not_undo_what_a_newer_one_taught(breaker, monkeypatch) -> None:
+    breaker.execute("calcom", lambda: None)  # learns "closed"
+    healthy = breaker._shared.healthy
+    answered, resume = threading.Event(), threading.Event()
+
+    def late_healthy(key: str, generation: int) -> bool:
+        said = healthy(key, generation)  # Redis: healthy ...
+        answered.set()
+        resume.wait(5)  # ... but the thread is descheduled before it caches "closed"
+        return said
+
+    monkeypatch.setattr(breaker._shared, "healthy", late_healthy)
+    late = threading.Thread(target=breaker.execute, args=("calcom", lambda: None))
+    late.start()
+    assert answered.wait(5)
+    monkeypatch.setattr(breaker._shared, "healthy", healthy)
+    trip(breaker, "calcom")  # meanwhile this process opens the circuit
+    resume.set()
+    late.join()
+    ran: list[int] = []
+    for i in range(3):
+        with pytest.raises(CircuitOpenError):
+            breaker.execute("calcom", ran.append, i)
+    assert ran == []
+
+
 def test_the_cache_never_rejects_past_the_cooldown(breaker, clock) -> None:
     trip(breaker, "calcom")
     clock.advance(COOLDOWN - 0.2)
@@ -366,10 +411,88 @@ def test_healthy_successes_reach_the_shared_counter_and_refresh_the_ttl(
     while client.hget(key, "n_success") != "4" and time.monotonic() < deadline:
         time.sleep(0.05)  # the background thread reports within a second
     assert client.hget(key, "n_success") == "4"
-    client.hdel(key, "healthy")  # a circuit written before the field existed
-    breaker.execute("calcom", lambda: None)
-    assert client.hget(key, "healthy") == client.hget(key, "gen")
-    assert client.hget(key, "n_success") == "5"  # counted by the script this time
+
+
+def test_counts_not_yet_reported_reach_redis_at_a_normal_exit(redis_server) -> None:
+    code = (
+        "from booking_circuit_breaker import CircuitBreaker\n"
+        f"b = CircuitBreaker(redis_url={redis_server.url!r}, timeout_seconds=0)\n"
+        "for _ in range(50):\n"
+        "    b.execute('calcom', lambda: None)\n"
+    )  # no close(), no flush(): the counts wait for the background thread (a daemon)
+    env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
+    subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
+    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "50"
+
+
+def test_counts_whose_report_got_no_reply_are_dropped_not_added_twice(
+    make_breaker, redis_server
+) -> None:
+    breaker = make_breaker(clock=None, timeout_seconds=0, redis_timeout_seconds=0.1)
+    client = redis_server.client()
+    key = "circuit_breaker:calcom"
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    breaker.flush()
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    busy = (  # Redis runs one command at a time: the report waits behind this one
+        "local t = redis.call('TIME') local stop = t[1] * 1e6 + t[2] + 600000"
+        " repeat t = redis.call('TIME') until t[1] * 1e6 + t[2] >= stop return 1"
+    )
+    blocker = threading.Thread(target=lambda: redis_server.client().eval(busy, 0))
+    blocker.start()
+    time.sleep(0.1)
+    breaker.flush()  # the report is sent, its reply comes after the 0.1 s Redis timeout
+    assert breaker.shared_state_up  # a late reply is no outage
+    blocker.join()
+    breaker.flush()
+    assert client.hget(key, "n_success") == "10"  # added once, by the late report
+
+
+def test_counts_redis_refused_wait_for_it_to_return(make_breaker, redis_server) -> None:
+    breaker = make_breaker(clock=None, timeout_seconds=0, redis_retry_seconds=0.2)
+    for _ in range(5):
+        breaker.execute("calcom", lambda: None)
+    redis_server.stop()
+    breaker.flush()  # connection refused: nothing was sent, the counts wait
+    assert not breaker.shared_state_up
+    redis_server.start()
+    deadline = time.monotonic() + 10
+    while not breaker.shared_state_up and time.monotonic() < deadline:
+        time.sleep(0.05)
+    breaker.execute("calcom", lambda: None)  # Redis holds the circuit again (restored)
+    breaker.flush()
+    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "6"
+
+
+@pytest.mark.parametrize("stale_field", [None, "healthy"])
+def test_a_success_is_healthy_only_by_the_circuits_own_fields(
+    breaker, redis_server, clock, stale_field
+) -> None:
+    """A process of another release (a rolling deploy) keeps no derived field, or a stale one,
+    when it counts a failure or opens the circuit: this process must see it anyway."""
+    client = redis_server.client()
+    key = "circuit_breaker:calcom"
+    breaker.execute("calcom", lambda: None)  # learns "closed under this generation"
+    gen = int(client.hget(key, "gen"))
+    stale = {stale_field: gen} if stale_field else {}
+    client.hset(key, mapping={"failures": 2, "last_failure": round(clock.now * 1000), **stale})
+    breaker.execute("calcom", lambda: None)  # admitted from the cache; its success resets them
+    assert breaker.get_statistics("calcom")["failure_count"] == 0
+    assert client.hget(key, "healthy") is None  # the previous release's readers find none
+    opened = round(clock.now * 1000)
+    client.hset(
+        key,
+        mapping={"state": "open", "gen": gen + 1, "failures": 3, "opened_at": opened, **stale},
+    )
+    breaker.execute("calcom", lambda: None)  # still admitted from the cache, but not healthy
+    ran: list[int] = []
+    for i in range(3):  # so the process asks Redis again instead of trusting "closed"
+        with pytest.raises(CircuitOpenError):
+            breaker.execute("calcom", ran.append, i)
+        clock.advance(0.4)
+    assert ran == []
 
 
 # -- timeouts, async, decorator, context manager -------------------------------------------
@@ -386,6 +509,29 @@ def test_a_hung_operation_is_cut_at_the_timeout_and_counts_as_failure(make_break
         assert isinstance(raised.value, TimeoutError)
     assert breaker.get_state("calcom") == "open"
     hang.set()
+
+
+def test_a_forked_child_runs_its_timed_calls_on_threads_of_its_own(make_breaker) -> None:
+    breaker = make_breaker(timeout_seconds=0.5)
+    together = threading.Barrier(3)
+    callers = [
+        threading.Thread(target=breaker.execute, args=("calcom", together.wait)) for _ in "abc"
+    ]
+    for t in callers:
+        t.start()
+    for t in callers:
+        t.join()
+    pid = os.fork()
+    if pid == 0:  # the parent's idle workers have no thread here
+        ran: list[int] = []
+        try:
+            for i in range(4):
+                breaker.execute("calcom", ran.append, i)
+        finally:
+            os._exit(0 if ran == [0, 1, 2, 3] else 1)
+    assert os.waitpid(pid, 0)[1] == 0
+    assert breaker.get_state("calcom") == "closed"
+    assert breaker.execute("calcom", lambda: "parent") == "parent"
 
 
 def test_execute_async(make_breaker) -> None:

@@ -17,7 +17,6 @@ if s.state == 'half_open' then
   end
 elseif s.state == 'closed' then
   if s.failures == 0 and s.last_failure == '' then  -- nothing changes but the TTL
-    redis.call('HSET', H, 'healthy', s.gen)  -- for a circuit written before 'healthy' existed
     redis.call('EXPIRE', H, ttl)
     return reply('recorded')
   end
