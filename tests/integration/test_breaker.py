@@ -23,7 +23,7 @@ from booking_circuit_breaker import (
     ServiceSettings,
     counts_server_errors,
 )
-from booking_circuit_breaker.shared import hash_key
+from booking_circuit_breaker.shared import INDEX_KEY, hash_key
 from tests.helpers import REPO, RedisServer, cli, query
 
 COOLDOWN = 30.0
@@ -480,7 +480,7 @@ def test_a_circuit_an_older_release_keeps_does_not_reach_this_breaker(
         mapping={"state": "open", "gen": 7, "failures": 3, "last_failure": 1, "opened_at": 1},
     )
     client.zadd(f"{legacy}:probes", {"an-old-probe": 2_000_000_000_000})
-    client.sadd("circuit_breaker:index", "calcom")
+    client.sadd("circuit_breaker:index", "calcom", "stripe")
     left = {key: client.dump(key) for key in (legacy, f"{legacy}:probes", "circuit_breaker:index")}
     for _ in range(3):
         assert breaker.execute("calcom", lambda: "ran") == "ran"
@@ -492,6 +492,7 @@ def test_a_circuit_an_older_release_keeps_does_not_reach_this_breaker(
     assert (ours["state"], ours["failures"], ours["n_success"]) == ("closed", "0", "4")
     assert ours["healthy"] == ours["gen"]
     assert {key: client.dump(key) for key in left} == left
+    assert client.smembers(INDEX_KEY) == {"calcom"}
     (row,) = breaker.overview()
     assert (row["state"], row["failure_count"], row["counters"]["n_success"]) == ("closed", 0, 4)
 
