@@ -1,7 +1,7 @@
 """A distributed circuit breaker for the booking API (Cal.com and friends).
 
 Closed → open → half-open per service key, shared by every process through Redis (one atomic
-script per transition or counted failure, Redis' clock; a healthy call costs one HMGET, a call to
+script per transition or counted failure, Redis' clock; a healthy call costs one HGET, a call to
 an open circuit inside its cooldown none), transitions stored in PostgreSQL, a local breaker
 while Redis is unreachable, call timeouts without signals. Installed and imported by the booking
 application on its own: it imports neither Airflow nor booking_guard, only redis-py and psycopg.

@@ -1,9 +1,9 @@
 """``CircuitBreaker``: one breaker per service key, shared by every process through Redis.
 
 The hot path: a call admitted while the circuit is closed costs one Redis round trip, its
-outcome. A success is one HMGET of the circuit's state, generation, failure count and last
-failure (closed under this generation with no failure counted: the success changes nothing);
-otherwise, or for a failure, an outcome script records it. The process trusts what Redis last
+outcome. A success is one HGET of the circuit's ``healthy`` field (closed under this generation
+with no failure counted: the success changes nothing), as cheap as a GET; otherwise, or for a
+failure, an outcome script records it. The process trusts what Redis last
 said for at most ``state_cache_seconds`` (under half the cooldown) from when it asked, so no call
 runs unadmitted while another process holds half-open probes:
 
@@ -45,7 +45,13 @@ import redis
 from booking_circuit_breaker import metrics
 from booking_circuit_breaker.errors import CircuitOpenError, CircuitTimeoutError
 from booking_circuit_breaker.settings import BreakerOptions, BreakerSettings, ServiceSettings
-from booking_circuit_breaker.shared import SharedState, connect, snapshot_from_fields
+from booking_circuit_breaker.shared import (
+    SharedState,
+    connect,
+    hash_key,
+    probes_key,
+    snapshot_from_fields,
+)
 from booking_circuit_breaker.state import (
     CLOSED,
     HALF_OPEN,
@@ -226,8 +232,8 @@ class CircuitBreaker:
             return _available(circuit.s, leases, self._local_ms(), service)
         try:
             pipe = self._shared.client.pipeline(transaction=False)
-            pipe.hgetall(f"circuit_breaker:{full}")
-            pipe.zrange(f"circuit_breaker:{full}:probes", 0, -1, withscores=True)
+            pipe.hgetall(hash_key(full))
+            pipe.zrange(probes_key(full), 0, -1, withscores=True)
             pipe.time()
             fields, leases, (sec, usec) = pipe.execute()
         except redis.RedisError as exc:

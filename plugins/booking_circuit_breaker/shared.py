@@ -1,8 +1,9 @@
 """Shared state in Redis: one atomic script per change, Redis' clock unless a test injects one.
 
 Every script but one is ``common.lua`` (read the circuit, build the reply) followed by its own
-part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HMGET of
-the circuit's state, generation, failure count and last failure.
+part; ``tally.lua`` stands alone. The healthy path's success is no script at all: one HGET of the
+circuit's ``healthy`` field, which the scripts keep. Every key carries ``LAYOUT_VERSION``, so the
+scripts of another release never write the hashes these scripts read.
 """
 
 from __future__ import annotations
@@ -19,12 +20,26 @@ from redis.retry import Retry
 from booking_circuit_breaker.state import Snapshot, Verdict
 
 LUA_DIR = Path(__file__).with_name("lua")
-KEY_PREFIX = "circuit_breaker:"
+# The layout of the circuits in Redis, part of every key. Bump it with any change to the hash's
+# fields or their meaning that the scripts of an older release would not maintain (such as the
+# derived ``healthy``): during a rolling deploy old and new processes then keep separate circuits,
+# each right by its own scripts, and a new process restores its circuits from PostgreSQL, as after
+# a Redis restart, instead of reading hashes the old scripts wrote.
+LAYOUT_VERSION = 2
+KEY_PREFIX = f"circuit_breaker:v{LAYOUT_VERSION}:"
 INDEX_KEY = KEY_PREFIX + "index"
-# What tells a healthy success (``SharedState.healthy``), named as the scripts name them.
-HEALTH_FIELDS = ("state", "gen", "failures", "last_failure")
 # A script's reply, as common.lua builds it: bulk strings (bytes) and integers.
 Reply = Sequence[Any]
+
+
+def hash_key(key: str) -> str:
+    """The Redis key of a circuit's hash."""
+    return KEY_PREFIX + key
+
+
+def probes_key(key: str) -> str:
+    """The Redis key of a circuit's half-open probe leases."""
+    return f"{KEY_PREFIX}{key}:probes"
 
 
 @cache
@@ -45,7 +60,8 @@ def connect(url: str, timeout: float) -> redis.Redis:
 
 
 class SharedState:
-    """The circuits in one Redis: ``circuit_breaker:<key>`` (hash) and ``…:probes`` (leases)."""
+    """The circuits in one Redis: ``circuit_breaker:v<LAYOUT_VERSION>:<key>`` (hash) and
+    ``…:probes`` (leases)."""
 
     def __init__(self, client: redis.Redis, ttl_seconds: int) -> None:
         self.client = client
@@ -57,7 +73,7 @@ class SharedState:
         self._tally = client.register_script((LUA_DIR / "tally.lua").read_text())
 
     def _reply(self, name: str, key: str, now_ms: int | None, *args: int | str) -> Reply:
-        keys = (KEY_PREFIX + key, f"{KEY_PREFIX}{key}:probes", INDEX_KEY)
+        keys = (hash_key(key), probes_key(key), INDEX_KEY)
         reply: Reply = self.scripts[name](
             keys=keys, args=("" if now_ms is None else now_ms, self.ttl, key, *args)
         )
@@ -93,16 +109,10 @@ class SharedState:
         """Is the circuit still closed under ``generation``, with no failure counted? Then a
         success of a call admitted under it changes nothing but the counters (``tally``); if not
         (another process counted a failure, a transition, Redis lost the circuit), ``success``
-        records it. One read of the fields every release of the scripts writes (no derived
-        field a writer might not keep), atomic like every command: a failure stored before it
-        is seen."""
-        state, gen, failures, last_failure = self.client.hmget(KEY_PREFIX + key, HEALTH_FIELDS)
-        return (
-            state == b"closed"
-            and (_int(gen) or 0) == generation
-            and not _int(failures)
-            and _int(last_failure) is None
-        )
+        records it. One read, atomic like every command: a failure stored before it is seen.
+        Only this layout's scripts write the hash (``LAYOUT_VERSION``), and every one of them
+        keeps ``healthy``."""
+        return _int(self.client.hget(hash_key(key), "healthy")) == generation
 
     def tally(self, counts: Mapping[tuple[str, str], int]) -> None:
         """Add ``counts`` ((circuit key, counter field) → n) to the circuits Redis holds, and
@@ -110,7 +120,7 @@ class SharedState:
         keys: list[str] = []
         args: list[int | str] = [self.ttl]
         for (key, field), n in counts.items():
-            keys.append(KEY_PREFIX + key)
+            keys.append(hash_key(key))
             args += (field, n)
         self._tally(keys=keys, args=args)
 
@@ -157,17 +167,17 @@ class SharedState:
         )
 
     def release(self, key: str, token: str) -> None:
-        self.client.zrem(f"{KEY_PREFIX}{key}:probes", token)
+        self.client.zrem(probes_key(key), token)
 
     def read(self, key: str) -> dict[str, str] | None:
-        return _text_fields(self.client.hgetall(KEY_PREFIX + key)) or None
+        return _text_fields(self.client.hgetall(hash_key(key))) or None
 
     def read_all(self) -> dict[str, dict[str, str]]:
         """Every circuit Redis knows, with its counters (one pipeline)."""
         keys = sorted(_text(k) for k in self.client.smembers(INDEX_KEY))
         pipe = self.client.pipeline(transaction=False)
         for key in keys:
-            pipe.hgetall(KEY_PREFIX + key)
+            pipe.hgetall(hash_key(key))
         rows: dict[str, dict[str, str]] = {}
         for key, fields in zip(keys, pipe.execute(), strict=True):
             if fields:

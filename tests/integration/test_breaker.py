@@ -23,6 +23,7 @@ from booking_circuit_breaker import (
     ServiceSettings,
     counts_server_errors,
 )
+from booking_circuit_breaker.shared import INDEX_KEY, hash_key
 from tests.helpers import REPO, RedisServer, cli, query
 
 COOLDOWN = 30.0
@@ -251,8 +252,8 @@ def test_state_key_has_a_ttl_after_one_failure(breaker, redis_server) -> None:
     """§G-14: the state is written on every record, with a TTL of at most a day."""
     trip(breaker, "calcom", 1)
     client = redis_server.client()
-    assert client.hget("circuit_breaker:calcom", "state") == "closed"
-    assert 0 < client.ttl("circuit_breaker:calcom") <= 86_400
+    assert client.hget(hash_key("calcom"), "state") == "closed"
+    assert 0 < client.ttl(hash_key("calcom")) <= 86_400
 
 
 def test_record_success_and_failure_apply_to_the_current_state(breaker, clock) -> None:
@@ -316,15 +317,15 @@ def test_open_fails_fast_from_the_cache_and_sees_another_close_within_the_trust(
     clock.advance(COOLDOWN - 10)
     with pytest.raises(CircuitOpenError):  # asks Redis: the admission script counts it
         breaker.execute("calcom", lambda: None)
-    assert client.hget("circuit_breaker:calcom", "n_rejected") == "1"
+    assert client.hget(hash_key("calcom"), "n_rejected") == "1"
     clock.advance(0.5)
     for _ in range(4):  # served from the cache: no round trip, so Redis has not counted them
         with pytest.raises(CircuitOpenError, match="is OPEN") as raised:
             breaker.execute("calcom", lambda: None)
     assert raised.value.retry_after == pytest.approx(9.5)
-    assert client.hget("circuit_breaker:calcom", "n_rejected") == "1"
+    assert client.hget(hash_key("calcom"), "n_rejected") == "1"
     breaker.flush()
-    assert client.hget("circuit_breaker:calcom", "n_rejected") == "5"
+    assert client.hget(hash_key("calcom"), "n_rejected") == "5"
     other.force_close("calcom")
     with pytest.raises(CircuitOpenError):  # still within state_cache_seconds (1 s) of asking
         breaker.execute("calcom", lambda: None)
@@ -399,7 +400,7 @@ def test_healthy_successes_reach_the_shared_counter_and_refresh_the_ttl(
     breaker, redis_server
 ) -> None:
     client = redis_server.client()
-    key = "circuit_breaker:calcom"
+    key = hash_key("calcom")
     for _ in range(3):
         breaker.execute("calcom", lambda: None)
     assert client.hget(key, "n_success") is None  # counted in the process, not per call
@@ -422,7 +423,7 @@ def test_counts_not_yet_reported_reach_redis_at_a_normal_exit(redis_server) -> N
     )  # no close(), no flush(): the counts wait for the background thread (a daemon)
     env = {**os.environ, "PYTHONPATH": str(REPO / "plugins")}
     subprocess.run([sys.executable, "-c", code], check=True, env=env, timeout=60)
-    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "50"
+    assert redis_server.client().hget(hash_key("calcom"), "n_success") == "50"
 
 
 def test_counts_whose_report_got_no_reply_are_dropped_not_added_twice(
@@ -430,7 +431,7 @@ def test_counts_whose_report_got_no_reply_are_dropped_not_added_twice(
 ) -> None:
     breaker = make_breaker(clock=None, timeout_seconds=0, redis_timeout_seconds=0.1)
     client = redis_server.client()
-    key = "circuit_breaker:calcom"
+    key = hash_key("calcom")
     for _ in range(5):
         breaker.execute("calcom", lambda: None)
     breaker.flush()
@@ -463,36 +464,37 @@ def test_counts_redis_refused_wait_for_it_to_return(make_breaker, redis_server) 
         time.sleep(0.05)
     breaker.execute("calcom", lambda: None)  # Redis holds the circuit again (restored)
     breaker.flush()
-    assert redis_server.client().hget("circuit_breaker:calcom", "n_success") == "6"
+    assert redis_server.client().hget(hash_key("calcom"), "n_success") == "6"
 
 
-@pytest.mark.parametrize("stale_field", [None, "healthy"])
-def test_a_success_is_healthy_only_by_the_circuits_own_fields(
-    breaker, redis_server, clock, stale_field
+def test_a_circuit_an_older_release_keeps_does_not_reach_this_breaker(
+    breaker, redis_server
 ) -> None:
-    """A process of another release (a rolling deploy) keeps no derived field, or a stale one,
-    when it counts a failure or opens the circuit: this process must see it anyway."""
+    """During a rolling deploy the processes of an older release keep their circuits at the
+    unversioned keys, in a layout without ``healthy``: this breaker neither reads nor writes them
+    (each release runs its own breaker, right by its own scripts)."""
     client = redis_server.client()
-    key = "circuit_breaker:calcom"
-    breaker.execute("calcom", lambda: None)  # learns "closed under this generation"
-    gen = int(client.hget(key, "gen"))
-    stale = {stale_field: gen} if stale_field else {}
-    client.hset(key, mapping={"failures": 2, "last_failure": round(clock.now * 1000), **stale})
-    breaker.execute("calcom", lambda: None)  # admitted from the cache; its success resets them
-    assert breaker.get_statistics("calcom")["failure_count"] == 0
-    assert client.hget(key, "healthy") is None  # the previous release's readers find none
-    opened = round(clock.now * 1000)
+    legacy = "circuit_breaker:calcom"  # the previous releases' key: no layout version
     client.hset(
-        key,
-        mapping={"state": "open", "gen": gen + 1, "failures": 3, "opened_at": opened, **stale},
+        legacy,
+        mapping={"state": "open", "gen": 7, "failures": 3, "last_failure": 1, "opened_at": 1},
     )
-    breaker.execute("calcom", lambda: None)  # still admitted from the cache, but not healthy
-    ran: list[int] = []
-    for i in range(3):  # so the process asks Redis again instead of trusting "closed"
-        with pytest.raises(CircuitOpenError):
-            breaker.execute("calcom", ran.append, i)
-        clock.advance(0.4)
-    assert ran == []
+    client.zadd(f"{legacy}:probes", {"an-old-probe": 2_000_000_000_000})
+    client.sadd("circuit_breaker:index", "calcom", "stripe")
+    left = {key: client.dump(key) for key in (legacy, f"{legacy}:probes", "circuit_breaker:index")}
+    for _ in range(3):
+        assert breaker.execute("calcom", lambda: "ran") == "ran"
+    assert client.hget(hash_key("calcom"), "n_success") is None  # healthy: counted in-process
+    trip(breaker, "calcom", 2)
+    breaker.execute("calcom", lambda: None)
+    breaker.flush()
+    ours = client.hgetall(hash_key("calcom"))
+    assert (ours["state"], ours["failures"], ours["n_success"]) == ("closed", "0", "4")
+    assert ours["healthy"] == ours["gen"]
+    assert {key: client.dump(key) for key in left} == left
+    assert client.smembers(INDEX_KEY) == {"calcom"}
+    (row,) = breaker.overview()
+    assert (row["state"], row["failure_count"], row["counters"]["n_success"]) == ("closed", 0, 4)
 
 
 # -- timeouts, async, decorator, context manager -------------------------------------------

@@ -10,6 +10,7 @@ import time
 import pytest
 
 from booking_circuit_breaker import CircuitBreaker, CircuitOpenError, ServiceSettings
+from booking_circuit_breaker.shared import hash_key
 from tests.integration.test_breaker import Boom
 
 PROCESSES = 8
@@ -76,17 +77,17 @@ def test_many_processes_one_transition_to_open_and_bounded_probes(redis_server) 
     rejected = sum(o["rejected"] for _, o in reports)
     assert failed + rejected == PROCESSES * 200 and rejected > 0
     client = redis_server.client()
-    assert client.hget(f"circuit_breaker:{KEY}", "n_open") == "1"
-    assert int(client.hget(f"circuit_breaker:{KEY}", "failures")) >= 3
+    assert client.hget(hash_key(KEY), "n_open") == "1"
+    assert int(client.hget(hash_key(KEY), "failures")) >= 3
 
     # the cooldown has passed: every process tries at once, only 2 (the success threshold) run
-    opened_at = int(client.hget(f"circuit_breaker:{KEY}", "opened_at"))
-    client.hset(f"circuit_breaker:{KEY}", "opened_at", opened_at - 61_000)
+    opened_at = int(client.hget(hash_key(KEY), "opened_at"))
+    client.hset(hash_key(KEY), "opened_at", opened_at - 61_000)
     outcomes, ran = _run(_probe_once, redis_server.url)
     assert ran == outcomes.count("ran") and 1 <= ran <= 2
     assert all(o == "ran" or "test request in progress" in o for o in outcomes)
-    assert client.hget(f"circuit_breaker:{KEY}", "n_half_open") == "1"
-    assert client.hget(f"circuit_breaker:{KEY}", "state") == ("closed" if ran == 2 else "half_open")
+    assert client.hget(hash_key(KEY), "n_half_open") == "1"
+    assert client.hget(hash_key(KEY), "state") == ("closed" if ran == 2 else "half_open")
 
 
 def test_redis_killed_and_restarted_mid_run(redis_server, migrated_db) -> None:
@@ -139,5 +140,5 @@ def test_redis_killed_and_restarted_mid_run(redis_server, migrated_db) -> None:
     assert counts["healthy"] > during_outage["healthy"] > 0
     # calcom's open state came back from PostgreSQL into the new Redis
     client = redis_server.client()
-    assert client.hget("circuit_breaker:calcom", "state") == "open"
-    assert client.hget("circuit_breaker:calcom", "failures") == "3"
+    assert client.hget(hash_key("calcom"), "state") == "open"
+    assert client.hget(hash_key("calcom"), "failures") == "3"

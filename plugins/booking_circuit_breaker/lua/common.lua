@@ -31,14 +31,18 @@ local function count(name)
   redis.call('HINCRBY', H, name, 1)
 end
 
--- 'healthy' was a field derived from the others (the previous release's hot path read it);
--- dropped on every write, so a process still running that release, during a rolling deploy,
--- finds none and records its successes with its script.
+-- 'healthy' is the generation while closed with no failure counted ('' otherwise): the healthy
+-- path's success is one HGET of it (a success then changes nothing but the counters). Only
+-- these scripts write this hash (the key carries the layout version, shared.LAYOUT_VERSION).
 local function persist()
+  local healthy = ''
+  if s.state == 'closed' and s.failures == 0 and s.last_failure == '' then
+    healthy = s.gen
+  end
   redis.call('HSET', H, 'state', s.state, 'gen', s.gen, 'failures', s.failures,
              'successes', s.successes, 'last_failure', s.last_failure,
-             'opened_at', s.opened_at, 'closed_at', s.closed_at, 'forced', s.forced)
-  redis.call('HDEL', H, 'healthy')
+             'opened_at', s.opened_at, 'closed_at', s.closed_at, 'forced', s.forced,
+             'healthy', healthy)
   redis.call('EXPIRE', H, ttl)
   if not exists then
     redis.call('SADD', INDEX, ARGV[3])
