@@ -21,9 +21,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -31,11 +29,13 @@ from pathlib import Path
 import redis
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "plugins"))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the tests' private redis-server
 
 import pybreaker
 
 from booking_circuit_breaker import CircuitBreaker, CircuitOpenError
 from booking_circuit_breaker.shared import connect
+from tests.helpers import RedisServer
 
 
 def noop() -> None:
@@ -74,41 +74,13 @@ def interleaved(contenders: dict, calls: int, rounds: int) -> tuple[dict, dict]:
     return samples, ratios
 
 
-def start_redis() -> tuple[subprocess.Popen, int]:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [
-            "redis-server",
-            "--port",
-            str(port),
-            "--bind",
-            "127.0.0.1",
-            "--save",
-            "",
-            "--appendonly",
-            "no",
-        ],
-        stdout=subprocess.DEVNULL,
-    )
-    client = redis.Redis(port=port)
-    for _ in range(500):
-        try:
-            client.ping()
-            return proc, port
-        except redis.ConnectionError:
-            time.sleep(0.01)
-    raise RuntimeError("redis-server did not start")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=20_000)
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    proc, port = start_redis()
-    url = f"redis://127.0.0.1:{port}/0"
+    server = RedisServer()
+    url = server.url
     try:
         client = connect(url, 0.25)
         client.set("bench:get", "x")
@@ -119,7 +91,7 @@ def main() -> None:
             reset_timeout=30,
             success_threshold=2,
             state_storage=pybreaker.CircuitRedisStorage(
-                pybreaker.STATE_CLOSED, redis.Redis(port=port), namespace="bench"
+                pybreaker.STATE_CLOSED, redis.Redis(port=server.port), namespace="bench"
             ),
         )
         contenders = {
@@ -153,8 +125,7 @@ def main() -> None:
         ratios |= more_ratios
         ours.force_close("calcom")
 
-        proc.kill()
-        proc.wait()
+        server.stop()
         start = time.perf_counter_ns()
         ours.execute("calcom", noop)
         detection_us = (time.perf_counter_ns() - start) / 1000
@@ -166,9 +137,7 @@ def main() -> None:
             lambda: ours_inline.execute("calcom-inline", noop), args.calls
         )
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+        server.stop()
 
     base = pct(samples["bare Redis GET"], 0.5)
     print(f"{args.calls:,} calls each, {args.rounds} interleaved rounds; times in µs")
