@@ -167,12 +167,11 @@ class Standalone:
     def prepare(self, conns: Mapping[str, object]) -> None:
         """Migrate Airflow's metadata, create the DAGs' database pool and write the connections
         (the UI lists them)."""
+        pool, slots = database_pool(self.env), pool_slots(self.env)  # a bad value: before work
         self.layout.logs.mkdir(parents=True, exist_ok=True)
         self._airflow("db", "migrate")
-        pool = database_pool(self.env)
         if pool != DEFAULT_POOL:
-            slots = str(pool_slots(self.env))
-            self._airflow("pools", "set", pool, slots, "booking-guard: database-heavy tasks")
+            self._airflow("pools", "set", pool, str(slots), "booking-guard: database-heavy tasks")
         conn_file = self.layout.home / "connections.json"
         conn_file.touch(mode=0o600)
         try:
